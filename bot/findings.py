@@ -106,6 +106,7 @@ def fingerprint(rule_id: str, path: str, symbol: str, code: str, occurrence: int
 SkipReason = Literal[
     "binary", "too-large", "generated", "budget", "undecodable",
     "parse-error", "submodule", "symlink", "deleted", "unsupported", "scan-error",
+    "model-error",
 ]
 
 
