@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_retry_seconds: float = Field(default=30.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

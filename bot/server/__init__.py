@@ -1,0 +1,1 @@
+"""The GitHub App server: receive deliveries, queue reviews, run them in workers."""
