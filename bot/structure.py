@@ -376,7 +376,8 @@ def replacement_parses(
 
     An end_line of start_line - 1 inserts before start_line; an empty
     replacement deletes the lines. A trailing newline on the replacement ends
-    its last line rather than adding an empty one.
+    its last line rather than adding an empty one. A language with no grammar
+    here cannot be checked, so its replacement stands.
     """
     lines = text.split("\n")
     count = len(_split_lines(text))
@@ -388,8 +389,10 @@ def replacement_parses(
     new_lines = replacement.split("\n") if replacement else []
     changed = lines[:start_line - 1] + new_lines + lines[end_line:]
 
-    before = _parse_known(text, language).error_count
-    return _parse_known("\n".join(changed), language).error_count <= before
+    before, after = parse(text, language), parse("\n".join(changed), language)
+    if before is None or after is None:
+        return True
+    return after.error_count <= before.error_count
 
 
 def context_for(

@@ -571,9 +571,10 @@ def test_replacement_outside_the_file_is_refused():
         replacement_parses(PYTHON, "python", 0, 1, "pass\n")
 
 
-def test_replacement_in_unknown_language_is_refused():
-    with pytest.raises(ValueError, match="cobol"):
-        replacement_parses("x\n", "cobol", 1, 1, "y\n")
+def test_replacement_in_unknown_language_stands_unchecked():
+    assert replacement_parses("key: [1\n", "text", 1, 1, "key: [1, (\n")
+    with pytest.raises(ValueError, match="outside"):
+        replacement_parses("key: 1\n", "text", 2, 2, "key: 2\n")
 
 
 def test_context_is_the_enclosing_scope():
