@@ -565,3 +565,32 @@ def test_fifty_thousand_lines_diff_quickly(repo: GitRepo) -> None:
     assert fc.hunks[0].lines[-1].content == "value_49999 = compute(49999, 'text')"
     # Measured about 0.2 s on a shared two-core machine.
     assert seconds < 1.0, f"diff took {seconds:.2f} s"
+
+
+def test_staged_diff_refuses_an_unmerged_index(repo: GitRepo) -> None:
+    repo.write("clash.py", "x = 0\n")
+    repo.commit_all("base")
+    repo.branch("other")
+    repo.write("clash.py", "x = 1\n")
+    repo.commit_all("ours")
+    repo.checkout("other")
+    repo.write("clash.py", "x = 2\n")
+    repo.commit_all("theirs")
+    with pytest.raises(RuntimeError, match="merge"):
+        repo.git("merge", "-q", "main")
+
+    with pytest.raises(GitError, match=r"^the index has unresolved merge conflicts$"):
+        diff_staged(open_repository(repo.root))
+
+
+def test_bare_repository_has_ranges_but_no_index(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write("a.py", "a = 1\n")
+    tip = repo.commit_all("one")
+    repo.git("clone", "-q", "--bare", str(repo.root), str(tmp_path / "bare.git"))
+    bare = open_repository(tmp_path / "bare.git")
+
+    assert diff_range(bare, "HEAD~1", "HEAD").head == tip
+    with pytest.raises(GitError, match=r"^a bare repository has no index: .*bare\.git/$"):
+        diff_staged(bare)
