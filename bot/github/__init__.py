@@ -1,0 +1,1 @@
+"""GitHub: the API client, the commit mirror, and publishing a review."""
