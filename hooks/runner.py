@@ -1,0 +1,185 @@
+"""The steps both hooks share: options to settings, the staged change to findings,
+findings to lines and an exit status.
+
+Exit status: 0 nothing at or above the threshold, 1 a new finding at or
+above it, 2 a usage or configuration error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.baseline import BASELINE_FILE, Baseline, load_policy
+from bot.config import ReviewSettings, Settings, load_settings
+from bot.findings import Finding, ReviewResult, Severity, Skipped
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from bot.engine import ReviewEngine
+    from bot.policy import Policy
+    from hooks.target import Target
+
+# Errors that mean bad input or configuration, not a bug: (module, class name).
+_KNOWN_ERRORS = (
+    ("bot.config", "ConfigError"), ("bot.gitdiff", "GitError"),
+    ("bot.rulebook", "RuleError"), ("bot.scanner", "ScanFailed"),
+    ("bot.policy", "PolicyError"), ("bot.model.backend", "ModelError"),
+)
+
+
+@dataclass
+class HookRun:
+    """Everything one hook invocation works with, loaded from options and files."""
+
+    prog: str
+    settings: Settings
+    review: ReviewSettings
+    threshold: Severity
+    policy: Policy | None
+    baseline: Baseline
+    filter: str | None
+    repo: pygit2.Repository = field(repr=False)
+
+
+@dataclass
+class Outcome:
+    """New findings to show, how many the baseline hid, and files not reviewed."""
+
+    findings: list[Finding]
+    known: int
+    skipped: list[Skipped]
+
+
+def run_hook(
+    args: argparse.Namespace, prog: str, review: Callable[[HookRun, Target], Outcome]
+) -> int:
+    """Load the run, collect the target, review it, print; errors become exit 2."""
+    try:
+        run = load_run(args, prog)
+        from hooks.target import collect
+
+        target = collect(run.repo, args.filenames)
+        outcome = review(run, target)
+    except known_errors() as exc:
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+    print_outcome(run, outcome)
+    return 1 if failing(outcome.findings, run.threshold) else 0
+
+
+def load_run(args: argparse.Namespace, prog: str) -> HookRun:
+    """Read settings, policy and baseline as the options name them."""
+    from bot import gitdiff
+
+    settings = _settings(args.config, getattr(args, "model", None))
+    review = settings.review.merged(_overrides(args))
+    threshold = args.fail_on or review.fail_on or args.default_fail_on
+    repo = gitdiff.open_repository(Path.cwd())
+    return HookRun(
+        prog=prog,
+        settings=settings,
+        review=review,
+        threshold=threshold,
+        policy=load_policy(args.policy or settings.policy),
+        baseline=_baseline(args, repo),
+        filter=args.filter,
+        repo=repo,
+    )
+
+
+def scan(engine: ReviewEngine, run: HookRun, target: Target) -> tuple[list[Finding], ReviewResult]:
+    """Run the rules over whole files, then keep what the filter admits.
+
+    The engine sees whole files so that each finding's fingerprint counts
+    identical matches over the whole file, as the baseline did.
+    """
+    settings = run.review.merged({"filter": "file", "use_model": False})
+    result = engine.review(target.change, settings, policy=run.policy)
+    mode = run.filter or target.default_filter
+    admitted = [f for f in result.findings if target.admits(f, mode)]
+    return admitted, result
+
+
+def print_outcome(run: HookRun, outcome: Outcome) -> None:
+    """One line a finding, then one summary line."""
+    from bot.render import summary
+    from bot.render.text import render_line
+
+    for finding in outcome.findings:
+        print(render_line(finding))
+
+    shown = ReviewResult("", "", outcome.findings, outcome.skipped)
+    line = f"{run.prog}: {summary(shown)}"
+    if outcome.known:
+        line += f", {outcome.known} known from the baseline"
+    blocking = len(failing(outcome.findings, run.threshold))
+    label = run.threshold.label
+    line += f"; {blocking} at or above {label}" if blocking else f"; none at or above {label}"
+    print(line, flush=True)
+
+
+def failing(findings: list[Finding], threshold: Severity) -> list[Finding]:
+    return [f for f in findings if not f.dismissed and f.severity >= threshold]
+
+
+def known_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = []
+    for module, name in _KNOWN_ERRORS:
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def _settings(config: Path | None, model: Path | None) -> Settings:
+    with _environment_kept("BASTION_CONFIG"):
+        return load_settings(config, model=model)
+
+
+@contextmanager
+def _environment_kept(name: str) -> Iterator[None]:
+    """Undo load_settings' export of the config path, so one run never leaks into the next."""
+    saved = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    if args.rules:
+        missing = [str(d) for d in args.rules if not d.is_dir()]
+        if missing:
+            from bot.config import ConfigError
+
+            raise ConfigError(f"rule folder not found: {', '.join(missing)}")
+        overrides["rules"] = tuple(d.resolve() for d in args.rules)
+    budget = getattr(args, "budget", None)
+    if budget is not None:
+        overrides["token_budget"] = budget
+    return overrides
+
+
+def _baseline(args: argparse.Namespace, repo: pygit2.Repository) -> Baseline:
+    """The named baseline, else the repository's default one when it exists."""
+    if args.no_baseline:
+        return Baseline()
+    if args.baseline is not None:
+        return Baseline.load(args.baseline)
+    default = Path(repo.workdir or ".") / BASELINE_FILE
+    return Baseline.load(default) if default.is_file() else Baseline()
