@@ -115,7 +115,7 @@ class Database:
         connection.execute("PRAGMA busy_timeout=5000")
         connection.executescript(SCHEMA)
         self._connection = connection
-        log.info("database open", extra={"path": str(self.path)})
+        log.info("database open at %s", self.path)
 
     def _close(self) -> None:
         assert self._connection is not None

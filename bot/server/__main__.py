@@ -1,0 +1,3 @@
+from bot.server.cli import main
+
+raise SystemExit(main())
