@@ -1,0 +1,352 @@
+"""The scan hook called as `main([...])` in real repositories, with real Semgrep."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hooks.scan import main
+from tests.gitrepo import GitRepo, git_repo, make_git_repo  # noqa: F401
+from tests.test_hooks_support import ASSERT_LINE, EVAL_LINE, hook_rules  # noqa: F401
+
+VULNERABLE = "def run(text):\n    return eval(text)\n"
+FIXED = "import ast\n\n\ndef run(text):\n    return ast.literal_eval(text)\n"
+
+
+@pytest.fixture
+def scan(
+    git_repo: GitRepo,  # noqa: F811
+    hook_rules: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):  # type: ignore[no-untyped-def]
+    """Run the hook in `git_repo` with the test rules; return status, stdout lines, stderr."""
+    monkeypatch.chdir(git_repo.root)
+    for name in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "BASTION_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str, rules: bool = True) -> tuple[int, list[str], str]:
+        argv = [*args, "--rules", str(hook_rules)] if rules else list(args)
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse's way out
+            status = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return status, out.splitlines(), err
+
+    return run
+
+
+def test_a_staged_eval_fails_with_the_finding_and_a_summary(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.stage("app.py")
+
+    status, lines, err = scan("app.py")
+
+    assert status == 1
+    assert lines == [
+        EVAL_LINE.format(path="app.py", line=2, col=12),
+        "bastion-scan: 1 finding (1 high); 1 at or above high",
+    ]
+    assert err == ""
+
+
+def test_a_clean_staged_change_passes(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", FIXED)
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings; none at or above high"]
+
+
+def test_an_unstaged_fix_does_not_hide_a_staged_eval(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.stage("app.py")
+    git_repo.write("app.py", FIXED)
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="app.py", line=2, col=12)
+
+
+def test_an_unstaged_eval_does_not_fail_a_staged_fix(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+    git_repo.write("app.py", FIXED)
+    git_repo.stage("app.py")
+    git_repo.write("app.py", FIXED + "\n\ndef again(text):\n    return eval(text)\n")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings; none at or above high"]
+
+
+def test_only_added_lines_count_by_default(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+    git_repo.write("app.py", VULNERABLE + "\n\ndef check(x):\n    assert x\n")
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 0
+    assert lines == [
+        ASSERT_LINE.format(path="app.py", line=6, col=5),
+        "bastion-scan: 1 finding (1 low); none at or above high",
+    ]
+
+
+def test_filter_file_reports_old_lines_of_a_changed_file(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+    git_repo.write("app.py", "# a comment\n" + VULNERABLE)
+    git_repo.stage("app.py")
+
+    assert scan("app.py")[0] == 0
+    status, lines, _ = scan("--filter", "file", "app.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="app.py", line=3, col=12)
+
+
+def test_an_unchanged_file_passed_by_name_is_scanned_in_full(git_repo, scan):  # noqa: F811
+    # What pre-commit does with --all-files: every tracked file is passed.
+    git_repo.write("old.py", VULNERABLE)
+    git_repo.write("new.py", "X = 1\n")
+    git_repo.commit_all("start")
+    git_repo.write("new.py", "X = 2\n")
+    git_repo.write("old.py", VULNERABLE + "# unstaged\n")
+    git_repo.stage("new.py")
+
+    status, lines, _ = scan("new.py", "old.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="old.py", line=2, col=12)
+
+
+def test_only_the_files_passed_are_checked(git_repo, scan):  # noqa: F811
+    git_repo.write("a.py", VULNERABLE)
+    git_repo.write("b.py", VULNERABLE)
+    git_repo.stage()
+
+    status, lines, _ = scan("b.py")
+
+    assert status == 1
+    assert [line.split(":")[0] for line in lines[:-1]] == ["b.py"]
+
+
+def test_no_file_names_checks_the_whole_staged_change(git_repo, scan):  # noqa: F811
+    git_repo.write("a.py", VULNERABLE)
+    git_repo.write("pkg/b.py", VULNERABLE)
+    git_repo.stage()
+
+    status, lines, _ = scan()
+
+    assert status == 1
+    assert [line.split(":")[0] for line in lines[:-1]] == ["a.py", "pkg/b.py"]
+
+
+def test_file_names_from_a_subfolder_are_read_relative_to_it(
+    git_repo, scan, monkeypatch  # noqa: F811
+):
+    git_repo.write("pkg/b.py", VULNERABLE)
+    git_repo.stage()
+    monkeypatch.chdir(git_repo.root / "pkg")
+
+    status, lines, _ = scan("b.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="pkg/b.py", line=2, col=12)
+
+
+def test_fail_on_low_fails_on_a_low_finding(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", "def check(x):\n    assert x\n")
+    git_repo.stage("app.py")
+
+    assert scan("app.py")[0] == 0
+    status, lines, _ = scan("--fail-on", "low", "app.py")
+
+    assert status == 1
+    assert lines[-1] == "bastion-scan: 1 finding (1 low); 1 at or above low"
+
+
+def test_the_first_commit_of_a_repository_is_scanned(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="app.py", line=2, col=12)
+
+
+def test_a_binary_file_is_skipped_not_fatal(git_repo, scan):  # noqa: F811
+    git_repo.write("logo.png", b"\x89PNG\r\n\x1a\n\0\0\0eval(x)\0")
+    git_repo.write("app.py", FIXED)
+    git_repo.stage()
+
+    status, lines, err = scan("logo.png", "app.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings, 1 file skipped; none at or above high"]
+    assert err == ""
+
+
+def test_a_file_that_is_not_utf8_is_skipped_not_fatal(git_repo, scan):  # noqa: F811
+    git_repo.write("latin.py", "# caf\xe9\nx = eval(input())\n".encode("latin-1"))
+    git_repo.stage("latin.py")
+
+    status, lines, err = scan("latin.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings, 1 file skipped; none at or above high"]
+    assert err == ""
+
+
+def test_a_staged_deletion_passes(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.write("keep.py", "X = 1\n")
+    git_repo.commit_all("start")
+    git_repo.git("rm", "-q", "app.py")
+
+    status, lines, err = scan("app.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings, 1 file skipped; none at or above high"]
+    assert err == ""
+
+
+def test_a_commit_of_renames_only_passes(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+    git_repo.git("mv", "app.py", "moved.py")
+
+    status, lines, _ = scan("moved.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings; none at or above high"]
+
+
+def test_an_empty_commit_passes(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+
+    status, lines, err = scan()
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings; none at or above high"]
+    assert err == ""
+
+
+def _merge_in_progress(repo: GitRepo) -> None:
+    """Leave `repo` inside `git merge --no-commit`, the merged result staged.
+
+    The topic branch adds an eval to topic.py; main meanwhile edited
+    shared.py, which already held an eval, so shared.py differs between
+    the two parents but not between HEAD and the index.
+    """
+    repo.write("shared.py", VULNERABLE)
+    repo.write("topic.py", "X = 1\n")
+    repo.commit_all("start")
+    repo.branch("topic")
+    repo.write("shared.py", VULNERABLE + "# edited on main\n")
+    repo.commit_all("main edit")
+    repo.checkout("topic")
+    repo.write("topic.py", "X = 1\nY = eval('2')\n")
+    repo.commit_all("topic edit")
+    repo.checkout("main")
+    repo.git("merge", "--no-commit", "--no-ff", "topic")
+
+
+def test_a_merge_reports_what_the_merged_branch_brings(git_repo, scan):  # noqa: F811
+    _merge_in_progress(git_repo)
+
+    # pre-commit passes the files that differ between HEAD and MERGE_HEAD.
+    status, lines, _ = scan("shared.py", "topic.py")
+
+    assert status == 1
+    assert lines == [
+        EVAL_LINE.format(path="topic.py", line=2, col=5),
+        "bastion-scan: 1 finding (1 high); 1 at or above high",
+    ]
+
+
+def test_a_conflicted_merge_is_a_clear_error(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", "X = 1\n")
+    git_repo.commit_all("start")
+    git_repo.branch("topic")
+    git_repo.write("app.py", "X = 2\n")
+    git_repo.commit_all("main")
+    git_repo.checkout("topic")
+    git_repo.write("app.py", "X = 3\n")
+    git_repo.commit_all("topic")
+    git_repo.checkout("main")
+    with pytest.raises(RuntimeError):
+        git_repo.git("merge", "topic")
+
+    status, lines, err = scan("app.py")
+
+    assert status == 2
+    assert lines == []
+    assert err == "bastion-scan: error: the index has unresolved merge conflicts\n"
+
+
+def test_the_pushed_range_is_checked_at_pre_push(
+    git_repo, scan, monkeypatch  # noqa: F811
+):
+    git_repo.write("app.py", FIXED)
+    base = git_repo.commit_all("start")
+    git_repo.write("app.py", VULNERABLE)
+    head = git_repo.commit_all("pushed")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", base)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", head)
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="app.py", line=2, col=12)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fail-on", "severe"],
+         "bastion-scan: error: argument --fail-on: unknown severity 'severe' "
+         "(low, medium, high or critical)"),
+        (["--filter", "lines"],
+         "bastion-scan: error: argument --filter: invalid choice: 'lines' "
+         "(choose from 'added', 'hunk', 'file')"),
+        (["--frobnicate"], "bastion-scan: error: unrecognized arguments: --frobnicate"),
+        (["--rules", "no-such-folder"],
+         "bastion-scan: error: rule folder not found: no-such-folder"),
+        (["--baseline", "missing.json"],
+         "bastion-scan: error: missing.json: baseline file not found"),
+        (["--config", "missing.toml"],
+         "bastion-scan: error: missing.toml: configuration file not found"),
+    ],
+)
+def test_usage_and_configuration_errors_exit_2_with_one_line(
+    git_repo, scan, argv, message  # noqa: F811
+):
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.stage("app.py")
+
+    status, lines, err = scan(*argv, "app.py", rules=False)
+
+    assert (status, lines, err) == (2, [], message + "\n")
+
+
+def test_outside_a_repository_is_a_clear_error(scan, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    status, lines, err = scan("app.py")
+
+    assert (status, lines) == (2, [])
+    assert err.startswith("bastion-scan: error: not a git repository: ")
+    assert err.count("\n") == 1
