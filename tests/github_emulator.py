@@ -39,7 +39,8 @@ Strictness:
 
 Faults: `github.fail_next("POST", "/repos/*/pulls/*/reviews", 403,
 headers={"retry-after": "1"}, times=1)` answers the next matching calls with
-that status before they reach the handler; such calls are recorded too.
+that status before they reach the handler (with `after=True`, once the
+handler has carried them out); such calls are recorded too.
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ class Fault:
     headers: dict[str, str]
     body: dict[str, Any]
     times: int
+    after: bool = False
 
 
 @dataclass
@@ -359,9 +361,13 @@ class GitHubEmulator:
     def fail_next(
         self, method: str, path_glob: str, status: int, *,
         headers: dict[str, str] | None = None, times: int = 1,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None, after: bool = False,
     ) -> None:
-        """Answer the next `times` matching calls with `status`."""
+        """Answer the next `times` matching calls with `status`.
+
+        With `after`, the call is carried out first and the error answered
+        anyway, as when a server fails after it has committed a write.
+        """
         message = {
             403: "You have exceeded a secondary rate limit. Please wait a few "
                  "minutes before you try again.",
@@ -369,7 +375,7 @@ class GitHubEmulator:
         }.get(status, "Server Error" if status >= 500 else "Error")
         self.faults.append(Fault(
             method.upper(), path_glob, status, dict(headers or {}),
-            body or {"message": message, "documentation_url": DOCS}, times,
+            body or {"message": message, "documentation_url": DOCS}, times, after,
         ))
 
     def settings(self, tmp_path: Path, **overrides: Any) -> Settings:
@@ -511,6 +517,8 @@ class GitHubEmulator:
             if not fnmatch.fnmatchcase(request.path, fault.path_glob):
                 continue
             fault.times -= 1
+            if fault.after:
+                await handler(request)
             return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         return await handler(request)
 
