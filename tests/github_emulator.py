@@ -173,7 +173,8 @@ def pull_diff(path: Path, base: str, head: str) -> dict[str, DiffFile]:
             files[current.path] = current
         elif line.startswith("+++ b/") and current is not None:
             del files[current.path]
-            current.path = line[6:]
+            # git ends a path holding spaces with a tab.
+            current.path = line[6:].removesuffix("\t")
             files[current.path] = current
         elif line.startswith("rename to ") and current is not None:
             del files[current.path]
