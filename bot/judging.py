@@ -1,8 +1,7 @@
 """The model's two tasks: judge each rule finding, and review each hunk.
 
-Both spend one token budget per review. Costs are estimated before each call
-from the prompt and the reply's cap, never from what a cache returned, so a
-cached second run reviews exactly what the first one did.
+Both spend one token budget per review, worst findings and riskiest files
+first; what the budget does not reach is reported, never silently dropped.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ class Judge:
             rule_severity=finding.severity.label, path=finding.path, line=finding.line,
             language=language or "text", code=code, symbol=symbol,
         )
-        reply = self._ask(messages, prompts.JUDGE_SCHEMA, prompts.JUDGE_MAX_TOKENS)
+        reply = self._ask(messages, prompts.JUDGE_SCHEMA, prompts.judge_max_tokens())
         if reply is None:
             why = "not judged: the review's model budget was spent" if self._over else \
                 "not judged: the model gave no usable answer"
@@ -103,9 +102,9 @@ class Judge:
         symbol, scope = trees.context(fc.path, first)
         language = structure.detect_language(fc.path, fc.new_data) or "text"
         messages = prompts.review_messages(
-            path=fc.path, language=language, hunk=numbered(hunk), scope=scope, symbol=symbol,
+            path=fc.path, language=language, hunk=hunk, scope=scope, symbol=symbol,
         )
-        reply = self._ask(messages, prompts.REVIEW_SCHEMA, prompts.REVIEW_MAX_TOKENS)
+        reply = self._ask(messages, prompts.REVIEW_SCHEMA, prompts.review_max_tokens())
         if reply is None:
             why = "token budget spent" if self._over else "the model gave no usable answer"
             detail = f"lines {hunk.new_start}-{hunk.new_end} not reviewed by the model: {why}"
@@ -149,19 +148,24 @@ class Judge:
     def _ask(
         self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int
     ) -> ModelReply | None:
-        """Call the model if the estimated cost fits the budget; None otherwise."""
-        cost = sum(prompts.estimate_tokens(m["content"]) for m in messages) + max_tokens
-        if self.spent + cost > self.budget:
+        """Call the model while the budget holds at least this prompt; None otherwise.
+
+        A call is charged the tokens it really used, which a cached answer
+        repeats, so a cached review makes the same choices as the first one.
+        """
+        prompt = prompts.estimate_prompt_tokens(messages)
+        if self.spent + prompt > self.budget:
             self.spent = max(self.spent, self.budget)
             return None
-        self.spent += cost
 
         try:
             reply = self.model.complete_json(messages, schema, max_tokens)
         except ModelError as exc:
+            self.spent += prompt + max_tokens
             self.counts["errors"] += 1
             log.warning("model answer rejected", extra={"reason": str(exc)})
             return None
+        self.spent += reply.prompt_tokens + reply.completion_tokens
         self._count(reply)
         return reply
 
@@ -211,12 +215,3 @@ def _may_dismiss(finding: Finding, policy: Policy | None, pack: str) -> bool:
     if policy is not None:
         return policy.model_may_dismiss(finding.rule_id, pack, finding.severity)
     return finding.severity < Severity.CRITICAL
-
-
-def numbered(hunk: Hunk) -> str:
-    """The hunk with new-side line numbers, so the model can name a line."""
-    rows = []
-    for ln in hunk.lines:
-        number = f"{ln.new_lineno:>5}" if ln.new_lineno else "     "
-        rows.append(f"{number} {ln.origin}{ln.content}")
-    return "\n".join(rows)
