@@ -226,3 +226,18 @@ def test_sarif_without_rulebook_describes_rules_from_findings() -> None:
     ]
     assert rules[0]["shortDescription"]["text"] == "SQL built with format()"
     assert rules[0]["properties"]["tags"] == ["security", "external/cwe/cwe-89"]
+
+
+def test_sarif_uris_are_percent_encoded() -> None:
+    odd = Finding(
+        path="docs/my notes#1/ré:sumé.py", line=1, end_line=1, rule_id="r",
+        severity=Severity.LOW, message="m", source="policy", fingerprint="f",
+    )
+    result = ReviewResult("a", "b", findings=[odd], skipped=[Skipped("a b.bin", "binary")])
+    run = json.loads(render_sarif(result, tool_version="1"))["runs"][0]
+
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "docs/my%20notes%231/r%C3%A9%3Asum%C3%A9.py"
+    notification = run["invocations"][0]["toolExecutionNotifications"][0]
+    skipped = notification["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert skipped["uri"] == "a%20b.bin"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import sarif_om as om
 from jschema_to_python.to_json import to_json
@@ -35,6 +36,8 @@ SECURITY_SEVERITY = {
     Severity.LOW: "2.0",
 }
 PRECISION = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
+# Sub-delimiters stay readable; ":" is encoded so no first segment reads as a scheme.
+_URI_SAFE = "/!$&'()*+,;=@"
 # Skips that lose no reviewable code are notes; the rest are warnings.
 _QUIET_SKIPS = frozenset({"binary", "deleted", "submodule", "symlink", "generated"})
 
@@ -166,9 +169,14 @@ def _result(finding: Finding, rules: _RuleTable) -> om.Result:
     )
 
 
+def _artifact(path: str) -> om.ArtifactLocation:
+    """A repository-relative path as a URI reference, percent-encoded where needed."""
+    return om.ArtifactLocation(uri=quote(path, safe=_URI_SAFE))
+
+
 def _physical(finding: Finding) -> om.PhysicalLocation:
     return om.PhysicalLocation(
-        artifact_location=om.ArtifactLocation(uri=finding.path),
+        artifact_location=_artifact(finding.path),
         region=om.Region(
             start_line=finding.line, end_line=finding.end_line,
             start_column=finding.column,
@@ -213,7 +221,7 @@ def _fix(finding: Finding, region: om.Region, text: str, description: str) -> om
         deleted_region=region, inserted_content=om.ArtifactContent(text=text),
     )
     change = om.ArtifactChange(
-        artifact_location=om.ArtifactLocation(uri=finding.path), replacements=[replacement],
+        artifact_location=_artifact(finding.path), replacements=[replacement],
     )
     return om.Fix(description=om.Message(text=description), artifact_changes=[change])
 
@@ -229,7 +237,7 @@ def _invocation(skipped: list[Skipped]) -> om.Invocation:
 def _notification(skipped: Skipped) -> om.Notification:
     detail = f": {skipped.detail}" if skipped.detail else ""
     location = om.Location(physical_location=om.PhysicalLocation(
-        artifact_location=om.ArtifactLocation(uri=skipped.path)))
+        artifact_location=_artifact(skipped.path)))
     return om.Notification(
         message=om.Message(text=f"{skipped.path} was not reviewed ({skipped.reason}){detail}"),
         level="note" if skipped.reason in _QUIET_SKIPS else "warning",
