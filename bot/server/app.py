@@ -28,6 +28,7 @@ from bot.server.worker import EngineLoader, Pipeline, start_workers
 
 if TYPE_CHECKING:
     from bot.engine import ReviewEngine
+    from bot.github.client import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,13 @@ def make_app(
     *,
     pipeline: Pipeline | None = None,
     engine: LoadEngine = load_engine,
+    github_retry: RetryPolicy | None = None,
 ) -> web.Application:
-    """The server; with `settings.workers == 0` it only acknowledges deliveries."""
+    """The server; with `settings.workers == 0` it only acknowledges deliveries.
+
+    `pipeline`, `engine` and `github_retry` default to the real review, the
+    configured model and the client's own retry policy.
+    """
     check_settings(settings)
     app = web.Application(client_max_size=MAX_DELIVERY_BYTES)
     app[SETTINGS] = settings
@@ -80,7 +86,7 @@ def make_app(
     if settings.workers > 0:
         app[PIPELINE] = pipeline or Pipeline.default()
         app.cleanup_ctx.append(_engine(engine))
-        app.cleanup_ctx.append(_github)
+        app.cleanup_ctx.append(_github(github_retry))
         app.cleanup_ctx.append(_workers)
     return app
 
@@ -158,13 +164,16 @@ def _engine(load: LoadEngine) -> Callable[[web.Application], AsyncIterator[None]
     return engine
 
 
-async def _github(app: web.Application) -> AsyncIterator[None]:
-    from bot.github.client import GitHubApp
+def _github(retry: RetryPolicy | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def github(app: web.Application) -> AsyncIterator[None]:
+        from bot.github.client import GitHubApp
 
-    async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
-        app[SESSION] = session
-        app[GITHUB] = GitHubApp(app[SETTINGS], session)
-        yield
+        async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
+            app[SESSION] = session
+            app[GITHUB] = GitHubApp(app[SETTINGS], session, retry=retry)
+            yield
+
+    return github
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

@@ -215,7 +215,7 @@ class Worker:
         if failure.state == "retry":
             assert failure.retry_at is not None
             wait = failure.retry_at - time.time()
-            log.warning("job will be retried in %.0fs: %s", wait, reason)
+            log.warning("job will be retried in %.1fs: %s", wait, reason)
             return
         if failure.state != "failed":
             log.info("failed attempt discarded (%s): %s", failure.state, reason)
