@@ -1,4 +1,4 @@
-"""The only module that talks to GitHub: authentication, retries and pacing.
+"""The only module that talks to GitHub: authentication and the REST calls.
 
 `GitHubApp` lives once per process: it holds the HTTP session, the App's
 private key, the installation-token cache and the per-installation pacing of
@@ -10,180 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import gidgethub
-import gidgethub.aiohttp
-from gidgethub import apps, sansio
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    retry_if_result,
-    stop_after_attempt,
-)
+from gidgethub import apps
 
-from bot import __version__
 from bot.config import ConfigError, Settings
 from bot.github.mirror import MirrorStore
+from bot.github.transport import (
+    GitHubError,
+    Pacer,
+    RetryPolicy,
+    Transport,
+    fill,
+    server_errors_retried,
+    translate,
+)
+
+__all__ = ["GitHubApp", "GitHubClient", "GitHubError", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"bastion-review/{__version__}"
 # Installation tokens last an hour; renew early so none expires mid-job.
 TOKEN_RENEW_MARGIN = 300.0
 MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-Response = tuple[int, Mapping[str, str], bytes]
-
-# A POST that may have been applied before the server failed must not be sent
-# again blindly; the caller checks what exists and decides.
-_retry_server_errors: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "retry_server_errors", default=True
-)
-
-
-class GitHubError(Exception):
-    """A request GitHub refused or never answered, after any retries."""
-
-    def __init__(
-        self, method: str, url: str, status: int | None, message: str,
-        errors: Any = None,
-    ) -> None:
-        where = f"{method} {url}"
-        super().__init__(f"{where}: {status or 'no answer'}: {message}")
-        self.method = method
-        self.url = url
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying; tests shorten every figure."""
-
-    attempts: int = 5
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    # A rate-limit wait longer than this fails the job, which is retried later
-    # by the queue, instead of holding a worker for up to an hour.
-    max_wait: float = 300.0
-    # GitHub asks for at least a second between writes of one client.
-    mutation_interval: float = 1.0
-
-
-def _header_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds GitHub asks us to wait, from retry-after or an exhausted quota."""
-    retry_after = headers.get("retry-after")
-    if retry_after is not None:
-        try:
-            return max(float(retry_after), 0.0)
-        except ValueError:
-            moment = parsedate_to_datetime(retry_after)
-            return max(moment.timestamp() - time.time(), 0.0)
-    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-        return max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0) + 1.0
-    return None
-
-
-def _is_rate_limited(response: Response) -> bool:
-    status, headers, body = response
-    if status == 429:
-        return True
-    if status != 403:
-        return False
-    return _header_wait(headers) is not None or b"secondary rate limit" in body.lower()
-
-
-def _should_retry(response: Response) -> bool:
-    status = response[0]
-    if status >= 500:
-        return _retry_server_errors.get()
-    return _is_rate_limited(response)
-
-
-class _Transport(gidgethub.aiohttp.GitHubAPI):
-    """gidgethub over aiohttp, retrying each raw request before it is deciphered."""
-
-    def __init__(
-        self, session: aiohttp.ClientSession, *, base_url: str, retry: RetryPolicy,
-        context: Mapping[str, Any],
-    ) -> None:
-        super().__init__(session, USER_AGENT, base_url=base_url)
-        self.retry = retry
-        self.context = dict(context)
-
-    async def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
-    ) -> Response:
-        retrying = AsyncRetrying(
-            retry=(
-                retry_if_exception_type((aiohttp.ClientError, asyncio.TimeoutError))
-                | retry_if_result(_should_retry)
-            ),
-            stop=self._stop,
-            wait=self._wait,
-            before_sleep=lambda state: self._log_retry(method, url, state),
-            retry_error_callback=lambda state: state.outcome.result(),  # type: ignore
-            sleep=asyncio.sleep,
-        )
-        request = super()._request
-        result: Response = await retrying(request, method, url, headers, body)
-        return result
-
-    def _wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        if outcome is not None and not outcome.failed:
-            asked = _header_wait(outcome.result()[1])
-            if asked is not None:
-                return asked
-        backoff = self.retry.backoff * 2 ** (state.attempt_number - 1)
-        return min(backoff, self.retry.max_backoff)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        if stop_after_attempt(self.retry.attempts)(state):
-            return True
-        return self._wait(state) > self.retry.max_wait
-
-    def _log_retry(self, method: str, url: str, state: RetryCallState) -> None:
-        outcome = state.outcome
-        if outcome is None:
-            return
-        reason = repr(outcome.exception()) if outcome.failed else outcome.result()[0]
-        log.warning(
-            "github request retried",
-            extra={**self.context, "method": method, "url": url, "reason": reason,
-                   "attempt": state.attempt_number, "wait": self._wait(state)},
-        )
-
-
-class _Pacer:
-    """Send one installation's writes one at a time, a minimum interval apart."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._lock = asyncio.Lock()
-        self._last = float("-inf")
-
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        async with self._lock:
-            delay = self._last + self.interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                yield
-            finally:
-                self._last = time.monotonic()
 
 
 @dataclass
@@ -206,7 +62,7 @@ class GitHubApp:
         self._private_key = self._read_private_key()
         self._tokens: dict[int, _Token] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
-        self._pacers: dict[int | None, _Pacer] = {}
+        self._pacers: dict[int | None, Pacer] = {}
         self._login: str | None = settings.bot_login
 
     def _read_private_key(self) -> bytes | None:
@@ -218,8 +74,8 @@ class GitHubApp:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the App's private key: {exc}") from None
 
-    def transport(self, context: Mapping[str, Any] | None = None) -> _Transport:
-        return _Transport(
+    def transport(self, context: Mapping[str, Any] | None = None) -> Transport:
+        return Transport(
             self.session, base_url=self.settings.github_api_url, retry=self.retry,
             context=context or {},
         )
@@ -239,7 +95,7 @@ class GitHubApp:
                 "no GitHub credentials: set app_id and private_key_path "
                 "(GitHub App) or github_token"
             )
-        pacer = self._pacers.setdefault(installation_id, _Pacer(self.retry.mutation_interval))
+        pacer = self._pacers.setdefault(installation_id, Pacer(self.retry.mutation_interval))
         return GitHubClient(self, installation_id, self.transport(context), pacer)
 
     async def token(self, installation_id: int | None) -> str:
@@ -267,7 +123,7 @@ class GitHubApp:
                 private_key=self._private_key,
             )
         except gidgethub.HTTPException as exc:
-            raise _translate("POST", "access_tokens", exc) from None
+            raise translate("POST", "access_tokens", exc) from None
         expires = datetime.fromisoformat(answer["expires_at"]).timestamp()
         log.info("installation token minted", extra={"installation_id": installation_id})
         return _Token(answer["token"], expires)
@@ -296,14 +152,9 @@ class GitHubApp:
                 )
                 self._login = str(user["login"])
         except gidgethub.HTTPException as exc:
-            raise _translate("GET", "/app or /user", exc) from None
+            raise translate("GET", "/app or /user", exc) from None
         return self._login
 
-
-def _translate(method: str, url: str, exc: gidgethub.HTTPException) -> GitHubError:
-    status = int(exc.status_code)
-    errors = getattr(exc, "errors", None)
-    return GitHubError(method, url, status, str(exc) or exc.status_code.phrase, errors)
 
 
 def _split(repository: str) -> dict[str, str]:
@@ -322,8 +173,8 @@ class GitHubClient:
     """One installation's view of the REST API (or the personal token's)."""
 
     def __init__(
-        self, app: GitHubApp, installation_id: int | None, transport: _Transport,
-        pacer: _Pacer,
+        self, app: GitHubApp, installation_id: int | None, transport: Transport,
+        pacer: Pacer,
     ) -> None:
         self.app = app
         self.installation_id = installation_id
@@ -349,20 +200,18 @@ class GitHubClient:
         *, retry_server_errors: bool = True,
     ) -> Any:
         token = await self.app.token(self.installation_id)
-        reset = _retry_server_errors.set(retry_server_errors)
         try:
-            if method in MUTATIONS:
-                async with self._pacer.turn():
-                    return await self._send(method, url, url_vars, data, token)
-            return await self._send(method, url, url_vars, data, token)
+            with server_errors_retried(retry_server_errors):
+                if method in MUTATIONS:
+                    async with self._pacer.turn():
+                        return await self._send(method, url, url_vars, data, token)
+                return await self._send(method, url, url_vars, data, token)
         except gidgethub.HTTPException as exc:
             if int(exc.status_code) == 401:
                 self.app.forget_token(self.installation_id)
-            raise _translate(method, _fill(url, url_vars), exc) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise GitHubError(method, _fill(url, url_vars), None, repr(exc)) from None
-        finally:
-            _retry_server_errors.reset(reset)
+            raise translate(method, fill(url, url_vars), exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise GitHubError(method, fill(url, url_vars), None, repr(exc)) from None
 
     async def _send(
         self, method: str, url: str, url_vars: Mapping[str, Any], data: Any, token: str
@@ -394,9 +243,9 @@ class GitHubClient:
         except gidgethub.HTTPException as exc:
             if int(exc.status_code) == 401:
                 self.app.forget_token(self.installation_id)
-            raise _translate("GET", _fill(url, url_vars), exc) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise GitHubError("GET", _fill(url, url_vars), None, repr(exc)) from None
+            raise translate("GET", fill(url, url_vars), exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise GitHubError("GET", fill(url, url_vars), None, repr(exc)) from None
         return items
 
     # -- repositories and pull requests ---------------------------------------
@@ -578,7 +427,3 @@ class GitHubClient:
         )
         return result
 
-
-def _fill(url: str, url_vars: Mapping[str, Any]) -> str:
-    """The request's path, for messages."""
-    return sansio.format_url(url, url_vars, base_url="/")

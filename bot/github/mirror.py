@@ -86,8 +86,8 @@ def _fetch(path: Path, job: PullRequestJob, credentials: tuple[str, str] | None)
                 "(was the pull request force-pushed?)"
             )
     log.info("mirror fetched", extra={
-        "delivery_id": job.delivery_id, "repository": job.repository,
-        "pull": job.number, "head_sha": job.head_sha,
+        "delivery": job.delivery_id, "repository": job.repository,
+        "pull": job.number, "head": job.head_sha[:12],
     })
 
 

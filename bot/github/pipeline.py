@@ -12,16 +12,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.change import Change
 from bot.config import ReviewSettings, Settings
-from bot.findings import Severity
+from bot.findings import ReviewResult, Severity
+from bot.gitdiff import diff_range, open_repository
 from bot.github import mirror, publish
 from bot.github.client import GitHubApp
 from bot.github.publish import Target, job_fields
 from bot.github.repo_config import CONFIG_FILE, merge_repo_settings
-from bot.gitdiff import diff_range, open_repository
 from bot.jobs import PullRequestJob
 from bot.render.github import code_span, escape, failure_comment
 
@@ -43,24 +43,17 @@ async def review_pull_request(
     log.info("review started", extra=extra)
     gh = await app.client(job.installation_id, context=extra)
     pull = await gh.get_pull(job.repository, job.number)
-    moved = pull["head"]["sha"] != job.head_sha
-    if moved or pull.get("state") != "open":
-        why = f"head moved to {pull['head']['sha'][:12]}" if moved else "pull request closed"
-        log.info("review skipped", extra={**extra, "reason": why})
-        return f"{job.key}: skipped, {why}"
+    stale = _stale(pull, job)
+    if stale:
+        log.info("review skipped", extra={**extra, "reason": stale})
+        return f"{job.key}: skipped, {stale}"
 
     target = Target(gh, job, await gh.login(), author=(pull.get("user") or {}).get("login"))
     run_id = await publish.start_check_run(target)
     path = await app.mirrors.fetch(job, await gh.clone_credentials())
     review_settings, notes = await asyncio.to_thread(_repo_settings, path, job, settings)
     change = await asyncio.to_thread(_change, path, job)
-    log.info("change read", extra={**extra, "files": len(change.files)})
-
-    policy = await asyncio.to_thread(_policy, settings)
-    result = await asyncio.to_thread(
-        engine.review, change, review_settings, policy=policy, repository=job.repository
-    )
-    log.info("review finished", extra={**extra, "findings": len(result.findings)})
+    result = await asyncio.to_thread(_review, engine, change, review_settings, job, settings)
 
     if not await is_current():
         await publish.close_check_run(
@@ -75,6 +68,16 @@ async def review_pull_request(
         target, result, change, threshold=threshold, notes=notes, check_run_id=run_id
     )
     return outcome.line(job)
+
+
+def _stale(pull: dict[str, Any], job: PullRequestJob) -> str | None:
+    """Why the job's head is no longer worth reviewing, if it is not."""
+    head = str(pull["head"]["sha"])
+    if head != job.head_sha:
+        return f"head moved to {head[:12]}"
+    if pull.get("state") != "open":
+        return "pull request closed"
+    return None
 
 
 def _repo_settings(
@@ -93,7 +96,20 @@ def _repo_settings(
 
 def _change(path: Path, job: PullRequestJob) -> Change:
     repo = open_repository(path)
-    return diff_range(repo, job.base_sha, job.head_sha)
+    change = diff_range(repo, job.base_sha, job.head_sha)
+    log.info("change read", extra={**job_fields(job), "files": len(change.files)})
+    return change
+
+
+def _review(
+    engine: ReviewEngine, change: Change, review_settings: ReviewSettings,
+    job: PullRequestJob, settings: Settings,
+) -> ReviewResult:
+    result = engine.review(
+        change, review_settings, policy=_policy(settings), repository=job.repository
+    )
+    log.info("review finished", extra={**job_fields(job), "findings": len(result.findings)})
+    return result
 
 
 def _policy(settings: Settings) -> Policy | None:

@@ -350,7 +350,9 @@ async def complete_check_run(
         "summary": render.check_summary(result, threshold=threshold, notes=notes),
         "text": render.check_text(result),
     }
-    batches = render.batches(render.annotations(result.active(), threshold))
+    batches = render.batches(render.check_annotations(result.active(), threshold))
+    # TODO: a run interrupted between batches and retried appends its
+    # annotations again; GitHub offers no way to replace them.
     for batch in batches[:-1]:
         await target.gh.update_check_run(
             target.repository, run_id, {"output": {**output, "annotations": batch}}

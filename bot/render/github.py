@@ -345,7 +345,9 @@ def rank(finding: Finding) -> tuple[int, str, int, str]:
     return (-int(finding.severity), finding.path, finding.line, finding.rule_id)
 
 
-def annotations(findings: Sequence[Finding], threshold: Severity | None) -> list[dict[str, object]]:
+def check_annotations(
+    findings: Sequence[Finding], threshold: Severity | None
+) -> list[dict[str, object]]:
     """One annotation per finding: failure when it blocks, else warning or notice."""
     out: list[dict[str, object]] = []
     for finding in sorted(findings, key=rank):
