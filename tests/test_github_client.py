@@ -273,3 +273,16 @@ async def test_labels_are_created_once(served, tmp_path, session):
 
     assert served.labels("octo/app", 1) == []
     assert await gh.list_labels("octo/app") == ["security: high"]
+
+
+async def test_a_rate_limit_without_a_time_waits_a_minute(served, tmp_path, session):
+    # A minute is past this policy's cap, so the request fails at once.
+    app = make_app(served, tmp_path, session)
+    gh = await app.client(7)
+    served.fail_next("POST", "/repos/octo/app/issues/1/comments", 403)
+
+    with pytest.raises(GitHubError) as caught:
+        await gh.create_issue_comment("octo/app", 1, "hello")
+
+    assert caught.value.status == 403 and "secondary rate limit" in str(caught.value)
+    assert len(served.calls_to("POST", "/repos/octo/app/issues/1/comments")) == 1

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"bastion-review/{__version__}"
 Response = tuple[int, Mapping[str, str], bytes]
+SILENT_LIMIT_WAIT = 60.0
 
 # A POST that may have been applied before the server failed must not be sent
 # again blindly; the caller checks what exists and decides.
@@ -144,12 +145,19 @@ class Transport(gidgethub.aiohttp.GitHubAPI):
 
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
-        if outcome is not None and not outcome.failed:
-            asked = _header_wait(outcome.result()[1])
-            if asked is not None:
-                return asked
         backoff = self.retry.backoff * 2.0 ** (state.attempt_number - 1)
-        return min(backoff, self.retry.max_backoff)
+        backoff = min(backoff, self.retry.max_backoff)
+        if outcome is None or outcome.failed:
+            return backoff
+
+        status, headers, _ = outcome.result()
+        asked = _header_wait(headers)
+        if asked is not None:
+            return asked
+        if status in (403, 429):
+            # GitHub asks for a minute's pause when a rate limit names no time.
+            return max(backoff, SILENT_LIMIT_WAIT)
+        return backoff
 
     def _stop(self, state: RetryCallState) -> bool:
         if stop_after_attempt(self.retry.attempts)(state):
