@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+
+from pydantic import SecretStr
 
 from bot.config import ConfigError, Settings
 from bot.server.app import make_app
 from bot.server.keys import DATABASE, QUEUE, STORE
 from bot.server.logs import ContextFilter
 from tests.test_server_support import (
+    Client,
     REPO,
     SECRET,
     check_run_payload,
@@ -40,14 +42,15 @@ HEAD = "a" * 40
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        webhook_secret=SECRET, data_dir=tmp_path / "data", workers=0,
+        webhook_secret=SecretStr(SECRET), data_dir=tmp_path / "data", workers=0,
         bot_login="bastion[bot]", app_id=APP_ID,
     )
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    return await aiohttp_client(make_app(settings))
+async def client(aiohttp_client: Any, settings: Settings) -> Client:
+    client: Client = await aiohttp_client(make_app(settings))
+    return client
 
 
 @pytest.fixture
@@ -57,14 +60,14 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-async def jobs(client: TestClient) -> list[tuple[str | None, str, str]]:
+async def jobs(client: Client) -> list[tuple[str | None, str, str]]:
     return [(j.head_sha, j.state, j.trigger) for j in await client.app[QUEUE].jobs()]
 
 
 # -- signatures and malformed deliveries ----------------------------------------
 
 
-async def test_ping_with_good_signature_answers_pong(client: TestClient) -> None:
+async def test_ping_with_good_signature_answers_pong(client: Client) -> None:
     response = await deliver(client, "ping", {"zen": "Keep it simple.", "hook_id": 3})
 
     assert response.status == 200
@@ -73,7 +76,7 @@ async def test_ping_with_good_signature_answers_pong(client: TestClient) -> None
 
 @pytest.mark.parametrize("secret", ["wrong secret", None])
 async def test_bad_or_missing_signature_is_refused_and_logged(
-    client: TestClient, logs: pytest.LogCaptureFixture, secret: str | None
+    client: Client, logs: pytest.LogCaptureFixture, secret: str | None
 ) -> None:
     payload = pull_request_payload("opened", head=HEAD)
 
@@ -86,7 +89,7 @@ async def test_bad_or_missing_signature_is_refused_and_logged(
     assert [r.delivery for r in refused] == ["d-401"]  # type: ignore[attr-defined]
 
 
-async def test_sha1_signature_alone_is_not_enough(client: TestClient) -> None:
+async def test_sha1_signature_alone_is_not_enough(client: Client) -> None:
     body = json.dumps({"zen": "x"}).encode()
     sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
     response = await deliver(
@@ -96,7 +99,7 @@ async def test_sha1_signature_alone_is_not_enough(client: TestClient) -> None:
     assert response.status == 401
 
 
-async def test_signature_over_a_different_body_is_refused(client: TestClient) -> None:
+async def test_signature_over_a_different_body_is_refused(client: Client) -> None:
     signed = json.dumps({"zen": "signed"}).encode()
 
     response = await deliver(
@@ -108,7 +111,7 @@ async def test_signature_over_a_different_body_is_refused(client: TestClient) ->
 
 
 async def test_malformed_json_is_a_clear_400(
-    client: TestClient, logs: pytest.LogCaptureFixture
+    client: Client, logs: pytest.LogCaptureFixture
 ) -> None:
     response = await deliver(client, "pull_request", None, body=b'{"action": "opened",')
 
@@ -128,7 +131,7 @@ async def test_malformed_json_is_a_clear_400(
     ],
 )
 async def test_bad_deliveries_get_clear_answers(
-    client: TestClient, body: bytes, headers: dict[str, str], status: int, message: str
+    client: Client, body: bytes, headers: dict[str, str], status: int, message: str
 ) -> None:
     response = await deliver(client, "ping", None, body=body, headers=headers)
 
@@ -136,7 +139,7 @@ async def test_bad_deliveries_get_clear_answers(
     assert message in await response.text()
 
 
-async def test_payload_without_its_fields_is_a_400(client: TestClient) -> None:
+async def test_payload_without_its_fields_is_a_400(client: Client) -> None:
     payload = pull_request_payload("opened", head=HEAD)
     del payload["pull_request"]["head"]["sha"]
 
@@ -157,7 +160,7 @@ def shared_payloads() -> list[Path]:
 
 @pytest.mark.skipif(not SHARED_WEBHOOKS.is_dir(), reason="../shared is absent")
 @pytest.mark.parametrize("path", shared_payloads(), ids=lambda p: f"{p.parent.name}/{p.name}")
-async def test_real_payloads_are_acknowledged(client: TestClient, path: Path) -> None:
+async def test_real_payloads_are_acknowledged(client: Client, path: Path) -> None:
     body = path.read_bytes()
     event = path.parent.name
 
@@ -176,7 +179,7 @@ async def test_real_payloads_are_acknowledged(client: TestClient, path: Path) ->
 # -- one job per head ---------------------------------------------------------------
 
 
-async def test_pull_request_opened_is_queued(client: TestClient) -> None:
+async def test_pull_request_opened_is_queued(client: Client) -> None:
     response = await deliver(client, "pull_request", pull_request_payload("opened", head=HEAD))
 
     assert response.status == 202
@@ -184,7 +187,7 @@ async def test_pull_request_opened_is_queued(client: TestClient) -> None:
     assert await jobs(client) == [(HEAD, "pending", "pull_request.opened")]
 
 
-async def test_redelivery_is_processed_once(client: TestClient) -> None:
+async def test_redelivery_is_processed_once(client: Client) -> None:
     payload = pull_request_payload("opened", head=HEAD)
 
     first = await deliver(client, "pull_request", payload, delivery="same-guid")
@@ -195,7 +198,7 @@ async def test_redelivery_is_processed_once(client: TestClient) -> None:
     assert len(await jobs(client)) == 1
 
 
-async def test_five_identical_deliveries_at_once_make_one_job(client: TestClient) -> None:
+async def test_five_identical_deliveries_at_once_make_one_job(client: Client) -> None:
     payload = pull_request_payload("opened", head=HEAD)
 
     responses = await asyncio.gather(
@@ -209,7 +212,7 @@ async def test_five_identical_deliveries_at_once_make_one_job(client: TestClient
 
 
 async def test_one_delivery_sent_five_times_at_once_is_recorded_once(
-    client: TestClient,
+    client: Client,
 ) -> None:
     payload = pull_request_payload("opened", head=HEAD)
 
@@ -225,7 +228,7 @@ async def test_one_delivery_sent_five_times_at_once_is_recorded_once(
     assert count == 1
 
 
-async def test_push_supersedes_the_pending_review(client: TestClient) -> None:
+async def test_push_supersedes_the_pending_review(client: Client) -> None:
     await deliver(client, "pull_request", pull_request_payload("opened", head=HEAD))
     newer = pull_request_payload("synchronize", head="c" * 40)
 
@@ -241,7 +244,7 @@ async def test_push_supersedes_the_pending_review(client: TestClient) -> None:
 # -- what is ignored ------------------------------------------------------------------
 
 
-async def test_the_bots_own_events_are_ignored(client: TestClient) -> None:
+async def test_the_bots_own_events_are_ignored(client: Client) -> None:
     payload = pull_request_payload(
         "synchronize", head=HEAD, user=sender("bastion[bot]", "Bot")
     )
@@ -253,7 +256,7 @@ async def test_the_bots_own_events_are_ignored(client: TestClient) -> None:
     assert await jobs(client) == []
 
 
-async def test_another_bot_is_not_mistaken_for_ours(client: TestClient) -> None:
+async def test_another_bot_is_not_mistaken_for_ours(client: Client) -> None:
     payload = pull_request_payload(
         "synchronize", head=HEAD, user=sender("dependabot[bot]", "Bot")
     )
@@ -263,7 +266,7 @@ async def test_another_bot_is_not_mistaken_for_ours(client: TestClient) -> None:
     assert response.status == 202
 
 
-async def test_drafts_are_skipped(client: TestClient) -> None:
+async def test_drafts_are_skipped(client: Client) -> None:
     payload = pull_request_payload("opened", head=HEAD, draft=True)
 
     response = await deliver(client, "pull_request", payload)
@@ -296,7 +299,7 @@ async def test_drafts_are_reviewed_when_configured(
     ],
 )
 async def test_other_events_and_actions_are_acknowledged_and_ignored(
-    client: TestClient, event: str, payload: dict[str, Any]
+    client: Client, event: str, payload: dict[str, Any]
 ) -> None:
     response = await deliver(client, event, payload)
 
@@ -308,7 +311,7 @@ async def test_other_events_and_actions_are_acknowledged_and_ignored(
 # -- re-runs ---------------------------------------------------------------------------
 
 
-async def test_review_command_on_a_pull_request_queues_a_rerun(client: TestClient) -> None:
+async def test_review_command_on_a_pull_request_queues_a_rerun(client: Client) -> None:
     response = await deliver(client, "issue_comment", comment_payload("/bastion review"))
 
     assert response.status == 202
@@ -326,7 +329,7 @@ async def test_review_command_on_a_pull_request_queues_a_rerun(client: TestClien
     ],
 )
 async def test_other_comments_are_ignored(
-    client: TestClient, body: str, on_pull: bool, reason: str
+    client: Client, body: str, on_pull: bool, reason: str
 ) -> None:
     response = await deliver(client, "issue_comment", comment_payload(body, on_pull=on_pull))
 
@@ -334,7 +337,7 @@ async def test_other_comments_are_ignored(
     assert await jobs(client) == []
 
 
-async def test_rerequested_check_run_of_ours_queues_a_rerun(client: TestClient) -> None:
+async def test_rerequested_check_run_of_ours_queues_a_rerun(client: Client) -> None:
     ours = check_run_payload(head=HEAD, app_id=APP_ID)
     theirs = check_run_payload(head=HEAD, app_id=APP_ID + 1)
 
@@ -349,7 +352,7 @@ async def test_rerequested_check_run_of_ours_queues_a_rerun(client: TestClient) 
 # -- installations -------------------------------------------------------------------------
 
 
-async def test_installations_are_kept_current(client: TestClient) -> None:
+async def test_installations_are_kept_current(client: Client) -> None:
     installation = {"id": 31, "account": {"login": "octo"}}
     repos = [{"full_name": "octo/a"}, {"full_name": "octo/b"}]
     store = client.app[STORE]
@@ -376,7 +379,7 @@ async def test_installations_are_kept_current(client: TestClient) -> None:
 # -- health and start-up ---------------------------------------------------------------------
 
 
-async def test_health_and_readiness_in_acknowledge_only_mode(client: TestClient) -> None:
+async def test_health_and_readiness_in_acknowledge_only_mode(client: Client) -> None:
     alive = await client.get("/healthz")
     ready = await client.get("/readyz")
 
@@ -384,7 +387,7 @@ async def test_health_and_readiness_in_acknowledge_only_mode(client: TestClient)
     assert await ready.json() == {"ready": True}
 
 
-async def test_not_ready_when_the_queue_is_unreachable(client: TestClient) -> None:
+async def test_not_ready_when_the_queue_is_unreachable(client: Client) -> None:
     await client.app[DATABASE].close()
 
     ready = await client.get("/readyz")
@@ -418,7 +421,7 @@ async def test_insecure_mode_accepts_unsigned_deliveries_and_warns(
 
 
 def test_refuses_to_run_workers_without_github_credentials(tmp_path: Path) -> None:
-    settings = Settings(webhook_secret=SECRET, data_dir=tmp_path, workers=1)
+    settings = Settings(webhook_secret=SecretStr(SECRET), data_dir=tmp_path, workers=1)
 
     with pytest.raises(ConfigError, match="no GitHub credentials"):
         make_app(settings)

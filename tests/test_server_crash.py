@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 
 from tests.github_emulator import GitHubEmulator, app_key, github  # noqa: F401
-from tests.test_server_support import SECRET, sign
-from tests.test_server_worker import REPO, RULES, opened, served  # noqa: F401
+from tests.test_server_support import REPO, SECRET, sign
+from tests.test_server_worker import RULES, opened, served  # noqa: F401
 
 pytest.importorskip("bot.github.pipeline")
 

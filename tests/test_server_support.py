@@ -12,8 +12,10 @@ import itertools
 import json
 from typing import Any
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
+
+Client = TestClient[web.Request, web.Application]
 
 SECRET = "it's a secret to everybody"
 REPO = "octo/widgets"
@@ -29,7 +31,7 @@ def new_delivery_id() -> str:
 
 
 async def deliver(
-    client: TestClient,
+    client: Client,
     event: str,
     payload: Any,
     *,

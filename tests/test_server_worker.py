@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from bot.config import ReviewSettings
 from bot.engine import ReviewEngine
 from bot.github.client import RetryPolicy
 from bot.server.app import load_engine, make_app
-from bot.server.keys import QUEUE
+from bot.server.db import Database
+from bot.server.keys import QUEUE, SETTINGS
+from bot.server.queue import SQLiteQueue
 from bot.server.records import JobRecord
 from tests.github_emulator import GitHubEmulator, app_key, github  # noqa: F401
 from tests.gitrepo import GitRepo
 from tests.test_server_support import (
+    Client,
     REPO,
     SECRET,
     check_run_payload,
@@ -68,7 +70,7 @@ def served(github: GitHubEmulator, tmp_path: Path) -> GitHubEmulator:
 async def start(
     aiohttp_client: Any, github: GitHubEmulator, tmp_path: Path, *,
     engine: Any = load_engine, **overrides: Any,
-) -> TestClient:
+) -> Client:
     values: dict[str, Any] = {
         "webhook_secret": SECRET, "workers": 1, "bot_login": github.bot_login,
         "review": QUICK, "job_retry_seconds": 0.2,
@@ -76,7 +78,9 @@ async def start(
     }
     values.update(overrides)
     settings = github.settings(tmp_path, **values)
-    return await aiohttp_client(make_app(settings, engine=engine, github_retry=FAST))
+    app = make_app(settings, engine=engine, github_retry=FAST)
+    client: Client = await aiohttp_client(app)
+    return client
 
 
 def opened(github: GitHubEmulator, action: str = "opened") -> dict[str, Any]:
@@ -87,7 +91,7 @@ def opened(github: GitHubEmulator, action: str = "opened") -> dict[str, Any]:
     )
 
 
-async def settled(client: TestClient, count: int, timeout: float = 90) -> list[JobRecord]:
+async def settled(client: Client, count: int, timeout: float = 90) -> list[JobRecord]:
     """Wait until `count` jobs exist and every one has finished."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,10 +109,13 @@ class GatedEngine(ReviewEngine):
         super().__init__(None)
         self.started = threading.Event()
         self.gate = threading.Event()
+        self.abandoned = False
 
     def review(self, *args: Any, **kwargs: Any) -> Any:
         self.started.set()
         self.gate.wait(60)
+        if self.abandoned:
+            raise RuntimeError("review abandoned: its server stopped")
         return super().review(*args, **kwargs)
 
 
@@ -155,6 +162,27 @@ async def test_push_during_review_discards_the_old_result(
     reviews = served.reviews(REPO, 7)
     assert [r["commit_id"] for r in reviews] == [new_head]
     assert [r["conclusion"] for r in served.check_runs(REPO, old_head)] == ["neutral"]
+
+
+async def test_shutdown_hands_the_running_job_back(
+    aiohttp_client: Any, served: GitHubEmulator, tmp_path: Path
+) -> None:
+    engine = GatedEngine()
+    client = await start(aiohttp_client, served, tmp_path, engine=lambda s: engine)
+    path = client.app[SETTINGS].data_dir / "server.sqlite3"
+    await deliver(client, "pull_request", opened(served))
+    assert await asyncio.to_thread(engine.started.wait, 60)
+
+    await client.close()
+    engine.abandoned = True
+    engine.gate.set()
+    database = Database(path)
+    await database.open()
+    [job] = await SQLiteQueue(database).jobs()
+    await database.close()
+
+    assert (job.state, job.attempts) == ("pending", 0)
+    assert served.reviews(REPO, 7) == []
 
 
 async def test_comment_command_needs_write_access(

@@ -29,9 +29,11 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Register `serve` on the `bastion` command."""
-    serve = commands.add_parser(
+    serve: argparse.ArgumentParser = commands.add_parser(
         "serve", help="run the GitHub App: receive webhooks, review pull requests"
     )
     serve.add_argument("--host", help="address to listen on (default: settings, 127.0.0.1)")

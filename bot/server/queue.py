@@ -95,13 +95,6 @@ class SQLiteQueue:
         self.retry_seconds = retry_seconds
         self._ready: asyncio.Event | None = None
 
-    @classmethod
-    async def open(cls, path: Path, **policy: float) -> SQLiteQueue:
-        """Open (creating if needed) a queue in the SQLite file at `path`."""
-        database = Database(path)
-        await database.open()
-        return cls(database, **policy)  # type: ignore[arg-type]
-
     async def enqueue(self, request: ReviewRequest) -> Enqueued:
         result = await self.database.run(lambda c, now: _enqueue(c, now, request))
         if result.status in ("queued", "merged"):
