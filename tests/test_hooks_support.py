@@ -123,10 +123,11 @@ class PreCommit:
                               text=True, check=False)
 
     def commit(self, repo: GitRepo, message: str) -> subprocess.CompletedProcess[str]:
-        """`git commit` with the installed hook; returns its status and output."""
+        """`git commit` with the installed hook; the hook's report is in stdout."""
         cmd = ["git", "commit", "-q", "-m", message]
-        return subprocess.run(cmd, cwd=repo.root, env=self.env(), capture_output=True,
-                              text=True, check=False)
+        # git sends a hook's standard output to its standard error.
+        return subprocess.run(cmd, cwd=repo.root, env=self.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=False)
 
 
 @pytest.fixture(scope="session")
