@@ -350,3 +350,39 @@ def test_outside_a_repository_is_a_clear_error(scan, tmp_path, monkeypatch):
     assert (status, lines) == (2, [])
     assert err.startswith("bastion-scan: error: not a git repository: ")
     assert err.count("\n") == 1
+
+
+def test_an_ignore_comment_with_a_reason_silences_the_rule(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", "def run(t):\n"
+                   "    return eval(t)  # bastion: ignore[test-eval-call] constant table\n")
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    # The new suppression itself is shown, so a reviewer sees it go in.
+    assert status == 0
+    assert lines == [
+        "app.py:2:1: LOW bastion-suppression-added A bastion comment silences "
+        "test-eval-call: constant table.",
+        "bastion-scan: 1 finding (1 low); none at or above high",
+    ]
+
+
+def test_an_ignore_comment_without_a_reason_silences_nothing(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", "def run(t):\n    return eval(t)  # bastion: ignore[test-eval-call]\n")
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 1
+    assert EVAL_LINE.format(path="app.py", line=2, col=12) in lines
+
+
+def test_a_nosemgrep_comment_on_the_line_above_silences_the_rule(git_repo, scan):  # noqa: F811
+    git_repo.write("app.py", "def run(t):\n    # nosemgrep: test-eval-call\n    return eval(t)\n")
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("app.py")
+
+    assert status == 0
+    assert lines[-1] == "bastion-scan: 1 finding (1 low); none at or above high"
