@@ -107,12 +107,19 @@ async def send(
     results.append((time.perf_counter() - started, status))
 
 
-async def load(url: str, rate: float, duration: float) -> tuple[list[Any], float]:
-    """Send at `rate` per second for `duration` seconds; answer (latency, status) pairs."""
+async def load(
+    url: str, rate: float, duration: float, pid: int
+) -> tuple[list[Any], float, float | None]:
+    """Send at `rate` per second for `duration` seconds.
+
+    Answers the (latency, status) pairs, the seconds it took and the server's
+    CPU seconds spent meanwhile.
+    """
     results: list[Any] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         await wait_until_up(session, url, timeout=30)
+        cpu_before = cpu_seconds(pid)
         total = int(rate * duration)
         tasks = []
         started = time.perf_counter()
@@ -123,10 +130,25 @@ async def load(url: str, rate: float, duration: float) -> tuple[list[Any], float
             tasks.append(asyncio.create_task(send(session, url, index, results)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
-    return results, elapsed
+        cpu_after = cpu_seconds(pid)
+    if cpu_before is None or cpu_after is None:
+        return results, elapsed, None
+    return results, elapsed, cpu_after - cpu_before
 
 
-def report(results: list[Any], elapsed: float, rate: float, log_path: Path) -> int:
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux), to compare runs
+    on a machine shared with other work, where latency alone misleads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(
+    results: list[Any], elapsed: float, rate: float, log_path: Path, cpu: float | None
+) -> int:
     latencies = sorted(ms * 1000 for ms, _ in results)
     errors = [status for _, status in results if status not in (200, 202)]
     median = statistics.median(latencies)
@@ -138,6 +160,10 @@ def report(results: list[Any], elapsed: float, rate: float, log_path: Path) -> i
           f"max {latencies[-1]:.1f} ms")
     print(f"p99 / {TARGET_P99_MS:.0f} ms target: {p99 / TARGET_P99_MS:.2f}")
     print(f"errors: {len(errors)}" + (f" {sorted(set(map(str, errors)))}" if errors else ""))
+    if cpu is not None:
+        print(f"server CPU under load: {cpu:.1f} s, {cpu / len(results) * 1000:.2f} ms "
+              f"a delivery; load average now {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs")
     print(f"server log: {log_path}")
     return 1 if errors else 0
 
@@ -153,13 +179,13 @@ def main() -> int:
     log_path = work / "server.log"
     server = start_server(port, work / "data", log_path)
     try:
-        results, elapsed = asyncio.run(
-            load(f"http://127.0.0.1:{port}", args.rate, args.duration)
+        results, elapsed, cpu = asyncio.run(
+            load(f"http://127.0.0.1:{port}", args.rate, args.duration, server.pid)
         )
     finally:
         server.terminate()
         server.wait(timeout=10)
-    return report(results, elapsed, args.rate, log_path)
+    return report(results, elapsed, args.rate, log_path, cpu)
 
 
 if __name__ == "__main__":

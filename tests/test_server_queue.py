@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -266,7 +268,7 @@ async def test_queue_survives_a_restart(tmp_path: Path) -> None:
     await first.enqueue(pull_request("d1", "a" * 40))
     assert await first.claim() is not None
     # The process stops without completing, releasing or closing cleanly.
-    first.database._executor.shutdown(wait=True)
+    first.database._inbox.put(None)
 
     await asyncio.sleep(0.15)
     second = await open_queue(path, lease_seconds=0.1)
@@ -276,3 +278,38 @@ async def test_queue_survives_a_restart(tmp_path: Path) -> None:
     assert claim is not None and claim.attempt == 2
     assert duplicate.status == "duplicate"
     await second.database.close()
+
+
+async def test_work_queued_during_a_commit_shares_the_next_one(tmp_path: Path) -> None:
+    database = Database(tmp_path / "db.sqlite3")
+    await database.open()
+
+    def insert(name: str, fail: bool = False) -> Any:
+        def work(c: sqlite3.Connection, now: float) -> float:
+            c.execute("INSERT INTO installations (id, account, updated_at) VALUES (NULL, ?, ?)",
+                      (name, now))
+            if fail:
+                raise ValueError(f"{name} refused")
+            return now
+
+        return work
+
+    def slow(c: sqlite3.Connection, now: float) -> None:
+        time.sleep(0.2)
+
+    busy = asyncio.ensure_future(database.run(slow))
+    await asyncio.sleep(0.05)
+    results = await asyncio.gather(
+        *(database.run(insert(f"n{i}", fail=i == 3)) for i in range(6)),
+        return_exceptions=True,
+    )
+    await busy
+    rows = await database.run(
+        lambda c, now: [r["account"] for r in c.execute("SELECT account FROM installations")]
+    )
+    await database.close()
+
+    assert isinstance(results[3], ValueError)
+    committed = [r for i, r in enumerate(results) if i != 3]
+    assert len(set(committed)) == 1  # one transaction, one timestamp
+    assert sorted(rows) == ["n0", "n1", "n2", "n4", "n5"]

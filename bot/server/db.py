@@ -1,27 +1,30 @@
 """The server's SQLite file: deliveries, jobs, pull-request heads, installations.
 
 All statements run on one thread that owns the connection, so the event
-loop never waits on a lock or an fsync. Every call is one short
-transaction begun with BEGIN IMMEDIATE, so two processes sharing the file
-serialise their writes instead of failing half-way.
+loop never waits on a lock or an fsync. Transactions are short and begin
+with BEGIN IMMEDIATE, so two processes sharing the file serialise their
+writes instead of failing half-way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Pieces of work committed together at most; bounds one transaction's length.
+MAX_BATCH = 64
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -77,33 +80,96 @@ CREATE TABLE IF NOT EXISTS installation_repositories (
 """
 
 
+@dataclass
+class _Work:
+    fn: Callable[..., Any]
+    future: asyncio.Future[Any]
+    context: contextvars.Context
+    transaction: bool = True
+
+
 class Database:
-    """One SQLite file reached through one dedicated thread."""
+    """One SQLite file reached through one dedicated thread.
+
+    Work that queues up while a commit is under way is committed together in
+    the next transaction (each piece in its own savepoint), so a burst of
+    deliveries waits for one fsync instead of one each.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        self._inbox: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        """Create the file and its tables if needed."""
-        await self._submit(self._open)
+        """Start the thread; create the file and its tables if needed."""
+        self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
+        self._thread.start()
+        await self._submit(self._open, transaction=False)
 
     async def close(self) -> None:
         """Close the connection and stop the thread."""
+        if self._thread is None:
+            return
         if self._connection is not None:
-            await self._submit(self._close)
-        self._executor.shutdown(wait=True)
+            await self._submit(self._close, transaction=False)
+        self._inbox.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
 
     async def run(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
-        """Run `work(connection, now)` in one transaction on the database thread."""
-        return await self._submit(self._transaction, work)
+        """Run `work(connection, now)` in a transaction on the database thread."""
+        result: T = await self._submit(work)
+        return result
 
-    async def _submit(self, fn: Callable[..., T], *args: object) -> T:
-        # Copy the context so log lines from the thread keep delivery fields.
-        context = contextvars.copy_context()
-        call = functools.partial(context.run, fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+    async def _submit(self, fn: Callable[..., Any], *, transaction: bool = True) -> Any:
+        if self._thread is None:
+            raise sqlite3.ProgrammingError("database is not open")
+        future = asyncio.get_running_loop().create_future()
+        # The copied context keeps delivery fields on lines logged by the thread.
+        self._inbox.put(_Work(fn, future, contextvars.copy_context(), transaction))
+        return await future
+
+    def _serve(self) -> None:
+        while (first := self._inbox.get()) is not None:
+            batch = [first]
+            while len(batch) < MAX_BATCH and first.transaction:
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None or not item.transaction:
+                    self._inbox.put(item)  # handled after this batch
+                    break
+                batch.append(item)
+            if first.transaction:
+                self._commit(batch)
+            else:
+                _settle(first, *_call(first))
+        log.debug("database thread stopped")
+
+    def _commit(self, batch: list[_Work]) -> None:
+        connection = self._connection
+        if connection is None:
+            closed = sqlite3.ProgrammingError("database is not open")
+            for work in batch:
+                _settle(work, None, closed)
+            return
+
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            now = time.time()
+            for work in batch:
+                outcomes.append(_savepoint(connection, work, now))
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            outcomes = [(None, exc)] * len(batch)
+        for work, (result, error) in zip(batch, outcomes):
+            _settle(work, result, error)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,19 +188,42 @@ class Database:
         self._connection.close()
         self._connection = None
 
-    def _transaction(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
-        connection = self._connection
-        if connection is None:
-            raise sqlite3.ProgrammingError("database is not open")
 
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(connection, time.time())
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        return result
+def _savepoint(
+    connection: sqlite3.Connection, work: _Work, now: float
+) -> tuple[Any, BaseException | None]:
+    """Run one piece of work; its failure undoes only its own statements."""
+    connection.execute("SAVEPOINT work")
+    try:
+        result = work.context.run(work.fn, connection, now)
+    except Exception as exc:
+        connection.execute("ROLLBACK TO work")
+        connection.execute("RELEASE work")
+        return None, exc
+    connection.execute("RELEASE work")
+    return result, None
+
+
+def _call(work: _Work) -> tuple[Any, BaseException | None]:
+    try:
+        return work.context.run(work.fn), None
+    except Exception as exc:
+        return None, exc
+
+
+def _settle(work: _Work, result: Any, error: BaseException | None) -> None:
+    def settle() -> None:
+        if work.future.cancelled():
+            return
+        if error is not None:
+            work.future.set_exception(error)
+        else:
+            work.future.set_result(result)
+
+    try:
+        work.future.get_loop().call_soon_threadsafe(settle)
+    except RuntimeError:
+        pass  # the loop is closed: nobody waits for this answer any more
 
 
 def record_delivery(
