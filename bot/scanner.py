@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.findings import Severity
-from bot.rulebook import RuleError, rule_files, rule_severity
+from bot.rulebook import RuleError, read_rule_file, rule_files, rule_severity
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ SEMGREP_ENV = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off
 # A token or a rules variable would make Semgrep log in or fetch rules.
 _STRIPPED_ENV = ("SEMGREP_APP_TOKEN", "SEMGREP_RULES")
 _MESSAGE_LIMIT = 300
+# Semgrep's separate rule pre-validation pass costs more than a small scan;
+# semgrep-core still reports every rule error while scanning, and the rule
+# book has read the files already. The flag is internal to Semgrep, so an
+# executable that refuses it is remembered and run without it.
+FAST_FLAG = "--x-rule-validation=none"
+_REFUSES_FAST_FLAG: set[str] = set()
 
 # Problems with one target: that file is reported, the rest of the scan stands.
 TARGET_ERROR_KINDS = frozenset({
@@ -47,6 +54,7 @@ RULE_ERROR_KINDS = frozenset({
     "InvalidRuleSchemaError", "UnknownLanguageError", "MissingPlugin", "IncompatibleRule",
 })
 RULE_ERROR_CODES = frozenset({4, 5, 7, 8})
+_RULE_NAMED = re.compile(r"in rule (\S+?):")
 
 
 class ScanFailed(Exception):
@@ -107,14 +115,15 @@ def run_semgrep(
     if not targets:
         return ScanResult([], [], 0.0, "")
     paths = [_checked_target(target) for target in targets]
-    command = _command(_semgrep_executable(), _config_files(rules), timeout, jobs)
+    configs = _config_files(rules)
+    command = _command(_semgrep_executable(), configs, timeout, jobs)
 
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     result = ScanResult([], [], 0.0, "")
     for chunk in _chunks(paths, ARGV_BUDGET):
-        output = _run(command + ["--", *chunk], root, deadline, timeout)
-        _collect(output, root, result)
+        output = _scan_chunk(command, chunk, root, deadline, timeout)
+        _collect(output, root, configs, result)
     result.seconds = time.perf_counter() - started
     result.matches.sort(key=lambda m: (m.path, m.line, m.column, m.rule_id))
     return result
@@ -161,6 +170,8 @@ def _command(executable: str, configs: list[Path], timeout: int, jobs: int | Non
         "--disable-nosem",
         f"--timeout={per_file}",
     ]
+    if executable not in _REFUSES_FAST_FLAG:
+        command.append(FAST_FLAG)
     if jobs is not None:
         command.append(f"--jobs={jobs}")
     for config in configs:
@@ -187,8 +198,29 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], root: Path, deadline: float, timeout: int) -> dict[str, Any]:
-    """Run one Semgrep process and return its parsed JSON, or raise."""
+def _scan_chunk(
+    command: list[str], chunk: list[str], root: Path, deadline: float, timeout: int
+) -> dict[str, Any]:
+    """Scan one chunk of targets, dropping FAST_FLAG for good if Semgrep refuses it."""
+    returncode, stdout, stderr = _run(command + ["--", *chunk], root, deadline, timeout)
+    if FAST_FLAG in command and refused_option(stdout, stderr, FAST_FLAG):
+        log.warning("semgrep refuses %s; scanning without it", FAST_FLAG)
+        _REFUSES_FAST_FLAG.add(command[0])
+        command.remove(FAST_FLAG)
+        returncode, stdout, stderr = _run(command + ["--", *chunk], root, deadline, timeout)
+    return _parse(returncode, stdout, stderr)
+
+
+def refused_option(stdout: bytes, stderr: bytes, option: str) -> bool:
+    """Whether Semgrep stopped at its usage error for `option` instead of scanning."""
+    name = option.split("=", 1)[0].encode()
+    return not stdout.strip() and name in stderr
+
+
+def _run(
+    command: list[str], root: Path, deadline: float, timeout: int
+) -> tuple[int, bytes, bytes]:
+    """Run one Semgrep process and return its status, output and error output."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise ScanTimeout(f"semgrep ran past {timeout} s")
@@ -205,7 +237,7 @@ def _run(command: list[str], root: Path, deadline: float, timeout: int) -> dict[
         process.communicate()
         raise ScanTimeout(f"semgrep ran past {timeout} s and was stopped") from None
 
-    return _parse(process.returncode, stdout, stderr)
+    return process.returncode, stdout, stderr
 
 
 def _parse(returncode: int, stdout: bytes, stderr: bytes) -> dict[str, Any]:
@@ -232,10 +264,12 @@ def _one_line(text: str) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT - 3] + "..."
 
 
-def _collect(output: dict[str, Any], root: Path, result: ScanResult) -> None:
+def _collect(
+    output: dict[str, Any], root: Path, configs: list[Path], result: ScanResult
+) -> None:
     """Add one run's matches and target errors to `result`, raising on fatal errors."""
     errors = [e for e in output.get("errors", []) if isinstance(e, dict)]
-    _raise_fatal(output["returncode"], errors)
+    _raise_fatal(output["returncode"], errors, configs)
 
     result.version = result.version or str(output.get("version", ""))
     result.errors.extend(_target_error(error) for error in errors)
@@ -243,11 +277,11 @@ def _collect(output: dict[str, Any], root: Path, result: ScanResult) -> None:
     result.matches.extend(_match(item, sources) for item in output.get("results", []))
 
 
-def _raise_fatal(returncode: int, errors: list[dict[str, Any]]) -> None:
+def _raise_fatal(returncode: int, errors: list[dict[str, Any]], configs: list[Path]) -> None:
     """Raise for rule errors and for failures that are not about one target."""
     rule_errors = [e for e in errors if _is_rule_error(e)]
     if rule_errors or returncode in RULE_ERROR_CODES:
-        detail = _rule_error_text(rule_errors or errors)
+        detail = _rule_error_text(rule_errors or errors, configs)
         raise RuleError(f"semgrep rejected the rules: {detail}")
 
     fatal = [e for e in errors if e.get("level") == "error" and not _is_target_error(e)]
@@ -285,13 +319,29 @@ def _error_text(error: dict[str, Any]) -> str:
     return _one_line(str(text or _kind(error)))
 
 
-def _rule_error_text(errors: list[dict[str, Any]]) -> str:
+def _rule_error_text(errors: list[dict[str, Any]], configs: list[Path]) -> str:
     """The most specific message: the first error, with its rule file when known."""
     if not errors:
         return "no error reported"
     first = errors[0]
-    where = _error_path(first)
+    where = _error_path(first) or _defining_file(first, configs)
     return f"{where}: {_error_text(first)}" if where else _error_text(first)
+
+
+def _defining_file(error: dict[str, Any], configs: list[Path]) -> str:
+    """The rule file that defines the rule an error names, or "" when none does."""
+    named = _RULE_NAMED.search(str(error.get("message") or ""))
+    rule_id = str(error.get("rule_id") or (named.group(1) if named else ""))
+    if not rule_id:
+        return ""
+    for config in configs:
+        try:
+            ids = {rule.id for rule in read_rule_file(config)}
+        except RuleError:
+            continue
+        if rule_id.rsplit(".", 1)[-1] in ids:
+            return str(config)
+    return ""
 
 
 def _target_error(error: dict[str, Any]) -> ScanError:

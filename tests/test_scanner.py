@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -213,21 +214,37 @@ def test_unparsable_targets_are_reported_not_fatal(scan: scanner.ScanResult) -> 
     ("rule", "expected"),
     [
         ("  - id: bad-pattern\n    message: m\n    severity: ERROR\n"
-         "    languages: [python]\n    pattern: eval(((\n", "bad-pattern"),
+         "    languages: [python]\n    pattern: eval(((\n",
+         "{file}: Invalid rule schema Rule parse error in rule bad-pattern: "),
+        ("  - id: bad-regex\n    message: m\n    severity: ERROR\n    languages: [python]\n"
+         "    patterns:\n      - pattern: eval($X)\n      - metavariable-regex:\n"
+         "          metavariable: $X\n          regex: '(unclosed'\n",
+         "{file}: Invalid rule schema Rule parse error in rule bad-regex: invalid regex"),
         ("  - id: bad-language\n    message: m\n    severity: ERROR\n"
-         "    languages: [klingon]\n    pattern: eval(1)\n", "klingon"),
+         "    languages: [klingon]\n    pattern: eval(1)\n",
+         "unsupported language: klingon."),
     ],
 )
 def test_rules_semgrep_rejects_raise_rule_error(
     tmp_path: Path, project: Path, rule: str, expected: str
 ) -> None:
-    write(tmp_path / "bad" / "rule.yaml", "rules:\n" + rule)
+    rule_file = write(tmp_path / "bad" / "rule.yaml", "rules:\n" + rule)
 
     with pytest.raises(RuleError) as caught:
         run_semgrep(project, ["app/main.py"], [tmp_path / "bad"], timeout=60)
     message = str(caught.value)
-    assert message.startswith("semgrep rejected the rules: ") and expected in message
-    assert "\n" not in message
+    prefix = "semgrep rejected the rules: " + expected.format(file=rule_file.resolve())
+    assert message.startswith(prefix) and "\n" not in message
+
+
+def test_refused_option_is_recognized(project: Path, rules_dir: Path) -> None:
+    semgrep = scanner._semgrep_executable()
+    run = subprocess.run([semgrep, "scan", "--json", "--x-no-such-option=1", "app/main.py"],
+                         cwd=project, capture_output=True, timeout=60, check=False)
+
+    assert scanner.refused_option(run.stdout, run.stderr, "--x-no-such-option=1")
+    assert not scanner.refused_option(run.stdout, run.stderr, scanner.FAST_FLAG)
+    assert not scanner.refused_option(b'{"results": []}', run.stderr, "--x-no-such-option")
 
 
 def test_empty_targets_run_nothing(tmp_path: Path) -> None:
