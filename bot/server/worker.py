@@ -211,17 +211,23 @@ class Worker:
         log.info("job %s without a review: %s", state, reason, extra={"outcome": state})
 
     async def _failed(self, claim: Claim, job: PullRequestJob | None, reason: str) -> None:
+        last = claim.attempt >= self.queue.max_attempts
+        if last and await self.queue.is_current(claim):
+            # Report before recording: a crash in between runs the job (and
+            # this report) again instead of leaving the check run in progress.
+            await self._report(job, reason)
+
         failure = await self.queue.fail(claim, reason)
         if failure.state == "retry":
             assert failure.retry_at is not None
             wait = failure.retry_at - time.time()
             log.warning("job will be retried in %.1fs: %s", wait, reason)
-            return
-        if failure.state != "failed":
+        elif failure.state == "failed":
+            log.error("job failed for good: %s", reason, extra={"outcome": "failed"})
+        else:
             log.info("failed attempt discarded (%s): %s", failure.state, reason)
-            return
 
-        log.error("job failed for good: %s", reason, extra={"outcome": "failed"})
+    async def _report(self, job: PullRequestJob | None, reason: str) -> None:
         if job is None:
             log.error("failure not reported on GitHub: the head was never resolved")
             return
