@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from bot.config import ConfigError, Settings
 from bot.server.app import make_app
 from bot.server.keys import DATABASE, QUEUE, STORE
-from bot.server.logs import ContextFilter
+from bot.server.logs import ContextFilter, ContextFormatter
 from tests.test_server_support import (
     Client,
     REPO,
@@ -147,6 +147,27 @@ async def test_payload_without_its_fields_is_a_400(client: Client) -> None:
 
     assert response.status == 400
     assert await response.text() == "payload has no head.sha"
+
+
+async def test_log_lines_name_the_delivery_and_repository(
+    client: Client, logs: pytest.LogCaptureFixture
+) -> None:
+    await deliver(client, "pull_request", pull_request_payload("opened", head=HEAD),
+                  delivery="d-logged")
+    await deliver(client, "pull_request", pull_request_payload("closed", head=HEAD),
+                  delivery="d-closed")
+
+    ours = [r for r in logs.records if r.name.startswith("bot.server")]
+    fields = {(r.getMessage(), getattr(r, "delivery"), getattr(r, "repository")) for r in ours}
+    ignored = "delivery ignored: nothing to do for pull_request.closed"
+    assert ("delivery queued", "d-logged", REPO) in fields
+    assert (ignored, "d-closed", REPO) in fields
+    queued = next(r for r in ours if r.getMessage() == "delivery queued")
+    line = ContextFormatter("%(message)s").format(queued)
+    assert line == (
+        f"delivery queued delivery=d-logged repository={REPO} "
+        "event=pull_request action=opened job=1"
+    )
 
 
 # -- every real payload GitHub sends --------------------------------------------

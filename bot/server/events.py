@@ -77,6 +77,7 @@ def is_command(body: str | None) -> bool:
 def own_logins(settings: Settings) -> frozenset[str]:
     """The logins this bot's own events arrive under."""
     login = settings.bot_login
+    # TODO: learn the App's slug from GET /app when bot_login is not set.
     if not login:
         return frozenset()
     slug = login.removesuffix("[bot]")

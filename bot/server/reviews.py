@@ -70,6 +70,7 @@ async def on_check_run(event: sansio.Event, delivery: Delivery) -> None:
         return
 
     # Pull requests from forks are not listed: the queue finds them by head.
+    # TODO: ask GitHub for the pull request of a head the queue never saw.
     pulls = run.get("pull_requests") or []
     number = get(pulls[0], "number", kind=int) if pulls else None
     await delivery.enqueue(_rerun(
