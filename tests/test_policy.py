@@ -313,3 +313,35 @@ def test_policy_decides_which_rules_may_be_suppressed(policy: Policy) -> None:
 
     assert is_suppressed(2, "python-command-injection", found) is not None
     assert not policy.may_suppress("python-command-injection")
+
+
+# `bastion rules validate`
+
+
+def test_validate_prints_ok_for_a_good_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    status = main(["rules", "validate", str(write(tmp_path, GOOD))])
+
+    assert status == 0
+    assert capsys.readouterr().out.startswith(
+        f"OK: {tmp_path / 'policy.toml'}: blocks at medium, 1 scopes, 1 disabled, "
+        "2 unsuppressible"
+    )
+
+
+def test_validate_prints_file_line_reason_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    path = write(tmp_path, 'block_threshold = "high"\nunsuppressible = ["secrets-privat-key"]\n')
+
+    status = main(["rules", "validate", str(path)])
+
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{path}:2: unknown rule id 'secrets-privat-key'"
+    )

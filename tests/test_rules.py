@@ -141,3 +141,80 @@ def _test_files(rule: Rule) -> list[Path]:
         p for p in rule.path.parent.glob(f"{rule.id}.*")
         if p.suffix not in (".yaml", ".yml") and ".fixed." not in p.name
     ]
+
+
+# The `bastion rules` command
+
+
+def test_rules_list_filters_by_language_severity_and_cwe(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    status = main(["rules", "list", "--language", "python", "--cwe", "CWE-89",
+                   "--severity", "critical"])
+    out = capsys.readouterr().out
+
+    assert status == 0
+    assert out.splitlines()[1].split() == [
+        "python-sql-injection-request", "critical", "python/sql-injection", "python", "CWE-89",
+    ]
+    assert out.splitlines()[-1] == f"1 of {len(RULEBOOK)} rules"
+
+
+def test_rules_list_by_pack_and_nothing_matching(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["rules", "list", "--pack", "go"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert listed and all(rule.startswith("go-") for rule in listed)
+    assert len(listed) == sum(1 for r in RULEBOOK if r.pack.startswith("go/"))
+
+    assert main(["rules", "list", "--pack", "go", "--language", "java"]) == 1
+
+
+def test_rules_explain_shows_message_metadata_and_examples(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    status = main(["rules", "explain", "python-requests-verify-disabled"])
+    out = capsys.readouterr().out
+
+    assert status == 0
+    assert "TLS certificate verification is turned off" in out
+    assert "CWE-295: Improper Certificate Validation" in out
+    assert "autofix     yes" in out
+    reported = out.split("Reported:")[1].split("Not reported:")[0]
+    assert "python-requests-verify-disabled.py:7: return requests.get(url, timeout=5, " \
+           "verify=False)" in reported
+    assert 'verify="/etc/ssl/private-ca.pem"' in out.split("Not reported:")[1]
+
+
+def test_rules_explain_unknown_rule_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["rules", "explain", "python-sql"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "bastion: unknown rule 'python-sql' "
+        "(did you mean: python-sql-injection-request, python-sql-string-format)"
+    )
+
+
+def test_rules_test_passes_and_fails_with_semgrep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    folder = tmp_path / "acme" / "style"
+    folder.mkdir(parents=True)
+    (folder / "acme-no-print.yaml").write_text(
+        "rules:\n  - id: acme-no-print\n    message: Use the logger.\n"
+        "    severity: INFO\n    languages: [python]\n    pattern: print(...)\n"
+    )
+    (folder / "acme-no-print.py").write_text("# ruleid: acme-no-print\nprint(1)\n"
+                                             "# ok: acme-no-print\nlog(1)\n")
+    assert main(["rules", "test", "--rules", str(tmp_path)]) == 0
+    assert "1/1: ✓ All tests passed" in capsys.readouterr().out
+
+    (folder / "acme-no-print.py").write_text("# ok: acme-no-print\nprint(1)\n")
+    assert main(["rules", "test", "--rules", str(tmp_path)]) != 0
+    assert "acme-no-print" in capsys.readouterr().out
