@@ -16,6 +16,7 @@ from bot.findings import Severity
 
 if TYPE_CHECKING:
     from bot.findings import ReviewResult
+    from bot.policy import Policy
     from bot.rulebook import RuleBook
 
 # Sub-commands that live beside their subsystem; each module has add_parser and run.
@@ -84,8 +85,10 @@ def run_review(args: argparse.Namespace) -> int:
     if not args.staged and not args.base:
         raise UsageError("review needs --base REV (or --staged)")
     settings = load_settings(args.config, model=args.model)
+    policy = _load_policy(args.policy or settings.policy)
     review_settings = settings.review.merged(_review_overrides(args))
-    policy = _load_policy(args.policy or settings.policy, review_settings)
+    if review_settings.fail_on is None and policy.path is not None:
+        review_settings = review_settings.merged({"fail_on": policy.block_threshold})
 
     started = time.perf_counter()
     repo = gitdiff.open_repository(args.repo)
@@ -134,12 +137,10 @@ def _review_overrides(args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
-def _load_policy(path: Path | None, settings: object) -> object | None:
-    if path is None:
-        return None
+def _load_policy(path: Path | None) -> Policy:
     from bot.policy import Policy
 
-    return Policy.load(path)
+    return Policy.load(path) if path is not None else Policy.default()
 
 
 def _progress_display():  # type: ignore[no-untyped-def]

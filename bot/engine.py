@@ -14,7 +14,6 @@ from dataclasses import replace
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from bot import structure
 from bot.change import Change, FileChange
@@ -22,12 +21,10 @@ from bot.config import ReviewSettings, Settings
 from bot.findings import Finding, ReviewResult, Severity, Skipped, fingerprint
 from bot.judging import Judge
 from bot.model.backend import ModelBackend
+from bot.policy import Policy
 from bot.rulebook import RuleBook, load_rules
 from bot.scanner import RuleMatch, run_semgrep
 from bot.selection import risk, select_files
-
-if TYPE_CHECKING:
-    from bot.policy import Policy
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -58,6 +55,7 @@ class ReviewEngine:
     ) -> ReviewResult:
         """Review `change` and return every finding and every skipped file."""
         started = time.perf_counter()
+        policy = policy or Policy.default()
         result = ReviewResult(base=change.base, head=change.head)
         timings: dict[str, float] = {}
 
@@ -127,7 +125,7 @@ class ReviewEngine:
         trees: _Trees,
         rulebook: RuleBook,
         settings: ReviewSettings,
-        policy: Policy | None,
+        policy: Policy,
         repository: str,
     ) -> list[Finding]:
         """Turn the matches the filter mode admits into findings anchored to symbols."""
@@ -148,25 +146,19 @@ class ReviewEngine:
             occurrence = seen[key]
             seen[key] += 1
             finding = _rule_finding(match, rulebook, symbol, code, occurrence)
-            if policy is not None:
-                severity = policy.severity_for(finding.rule_id, finding.severity)
-                finding = replace(finding, severity=severity, rule_severity=severity)
-            findings.append(finding)
+            severity = policy.severity_for(finding.rule_id, finding.severity)
+            findings.append(replace(finding, severity=severity, rule_severity=severity))
         return findings
 
 
-def _rule_dirs(settings: ReviewSettings, policy: Policy | None) -> tuple[Path, ...]:
+def _rule_dirs(settings: ReviewSettings, policy: Policy) -> tuple[Path, ...]:
     """The operator's rule folders plus the organisation's own, from the policy."""
     dirs = settings.rule_dirs()
-    if policy is None:
-        return dirs
     return dirs + tuple(d for d in policy.extra_rule_dirs() if d not in dirs)
 
 
-def _applies(policy: Policy | None, repository: str, match: RuleMatch) -> bool:
+def _applies(policy: Policy, repository: str, match: RuleMatch) -> bool:
     """Whether the policy enables this rule for this repository and path."""
-    if policy is None:
-        return True
     if policy.disabled(match.rule_id):
         return False
     selected = policy.rules_for(repository, match.path)
@@ -212,14 +204,14 @@ def _admitted(match: RuleMatch, fc: FileChange, mode: str) -> bool:
     return any(ln in added for ln in lines)
 
 
-def _suppression_findings(files: dict[str, FileChange], policy: Policy | None) -> list[Finding]:
+def _suppression_findings(files: dict[str, FileChange], policy: Policy) -> list[Finding]:
     """Report each suppression comment the change adds, so none goes unnoticed."""
     from bot.suppress import added_suppressions
 
     findings: list[Finding] = []
     for path, fc in files.items():
         for sup in added_suppressions(fc):
-            locked = policy is not None and any(not policy.may_suppress(r) for r in sup.rule_ids)
+            locked = any(not policy.may_suppress(r) for r in sup.rule_ids)
             rules = ", ".join(sup.rule_ids) or "all rules"
             reason = f": {sup.reason}" if sup.reason else " without a reason"
             findings.append(Finding(
@@ -265,11 +257,11 @@ class _Trees:
         """The enclosing symbol and the code around `line`, for a prompt."""
         return structure.context_for(self.tree(path), self.text(path), line)
 
-    def suppressed(self, match: RuleMatch, policy: Policy | None) -> bool:
+    def suppressed(self, match: RuleMatch, policy: Policy) -> bool:
         """Honour an inline ignore comment unless the policy forbids it for this rule."""
         from bot.suppress import find_suppressions, is_suppressed
 
-        if policy is not None and not policy.may_suppress(match.rule_id):
+        if not policy.may_suppress(match.rule_id):
             return False
         found = is_suppressed(match.line, match.rule_id, find_suppressions(self.text(match.path)))
         return found is not None

@@ -46,6 +46,7 @@ class Finding:
     fingerprint: str
     column: int = 1
     verdict: Verdict | None = None
+    dismissal_applied: bool = False
     explanation: str = ""
     category: str = "security"
     rule_severity: Severity | None = None
@@ -60,7 +61,12 @@ class Finding:
 
     @property
     def dismissed(self) -> bool:
-        return self.verdict == "dismissed"
+        """The model dismissed it and the policy let that verdict take effect.
+
+        A dismissal the policy does not allow stays an annotation: the verdict
+        reads "dismissed" and the finding still counts.
+        """
+        return self.verdict == "dismissed" and self.dismissal_applied
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +84,7 @@ class Finding:
         }
         if self.source == "semgrep":
             data["verdict"] = self.verdict or "unjudged"
+            data["dismissed"] = self.dismissed
             data["explanation"] = self.explanation
             data["rule_severity"] = (self.rule_severity or self.severity).label
             data["cwe"] = list(self.cwe)

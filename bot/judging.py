@@ -47,7 +47,7 @@ class Judge:
         files: dict[str, FileChange],
         trees: Trees,
         rulebook: RuleBook,
-        policy: Policy | None,
+        policy: Policy,
     ) -> list[Finding]:
         """Ask for a verdict on every rule finding, worst first, while budget lasts."""
         rule_findings = [f for f in findings if f.source == "semgrep"]
@@ -65,7 +65,7 @@ class Judge:
         files: dict[str, FileChange],
         trees: Trees,
         rulebook: RuleBook,
-        policy: Policy | None,
+        policy: Policy,
     ) -> Finding:
         symbol, code = trees.context(finding.path, finding.line)
         language = structure.detect_language(finding.path, files[finding.path].new_data)
@@ -195,23 +195,19 @@ class Judge:
 
 
 def apply_verdict(
-    finding: Finding, data: dict[str, Any], policy: Policy | None, pack: str
+    finding: Finding, data: dict[str, Any], policy: Policy, pack: str
 ) -> Finding:
-    """Record the model's verdict; it may raise a rule's severity, never lower it."""
-    verdict = data["verdict"]
-    explanation = " ".join(str(data.get("explanation", "")).split())
-    model_severity = Severity.parse(data["severity"])
+    """Record the model's verdict; it may raise a rule's severity, never lower it.
 
-    if verdict == "dismissed" and not _may_dismiss(finding, policy, pack):
-        note = "The model would dismiss this, but the policy keeps findings like it."
-        return replace(finding, verdict="unjudged", explanation=f"{note} {explanation}".strip())
-    if verdict == "dismissed":
-        return replace(finding, verdict="dismissed", explanation=explanation)
+    A dismissal takes effect only where the policy allows it for this rule,
+    pack and severity (by default nowhere); elsewhere it is an annotation.
+    """
+    explanation = " ".join(str(data.get("explanation", "")).split())
+    if data["verdict"] == "dismissed":
+        applied = policy.model_may_dismiss(finding.rule_id, pack, finding.severity)
+        return replace(finding, verdict="dismissed", explanation=explanation,
+                       dismissal_applied=applied)
+
+    model_severity = Severity.parse(data["severity"])
     return replace(finding, verdict="confirmed", explanation=explanation,
                    severity=max(finding.severity, model_severity))
-
-
-def _may_dismiss(finding: Finding, policy: Policy | None, pack: str) -> bool:
-    if policy is not None:
-        return policy.model_may_dismiss(finding.rule_id, pack, finding.severity)
-    return finding.severity < Severity.CRITICAL

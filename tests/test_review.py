@@ -109,7 +109,8 @@ def test_model_review_judges_every_finding_and_caches_its_answers(
     critical = next(f for f in judged if f["rule_id"] == "python-command-injection")
     others = [f for f in judged if f is not critical]
     assert critical["severity"] == "critical"
-    assert critical["verdict"] in ("confirmed", "unjudged")
+    assert critical["verdict"] in ("confirmed", "dismissed")
+    assert critical["dismissed"] is False
     assert all(f["verdict"] in ("confirmed", "dismissed") for f in others)
 
     model = first["stats"]["model"]

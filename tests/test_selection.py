@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.change import FileChange
 from bot.config import ReviewSettings
 from bot.findings import Finding, Severity
 from bot.judging import apply_verdict
+from bot.policy import Policy
 from bot.selection import select_files
 
 
@@ -60,7 +63,7 @@ def test_line_limit_counts_a_last_line_without_newline(data: bytes, limit: int,
 
 def rule_finding(severity: Severity) -> Finding:
     return Finding(
-        path="a.py", line=3, end_line=3, rule_id="python-eval", severity=severity,
+        path="a.py", line=3, end_line=3, rule_id="python-eval-dynamic", severity=severity,
         rule_severity=severity, message="eval", source="semgrep", fingerprint="f",
         verdict="unjudged",
     )
@@ -70,25 +73,33 @@ def test_model_may_raise_severity_but_never_lower_it() -> None:
     raised = apply_verdict(
         rule_finding(Severity.MEDIUM),
         {"verdict": "confirmed", "severity": "critical", "explanation": "user input"},
-        None, "",
+        Policy.default(), "",
     )
     kept = apply_verdict(
         rule_finding(Severity.HIGH),
         {"verdict": "confirmed", "severity": "low", "explanation": "minor"},
-        None, "",
+        Policy.default(), "",
     )
 
     assert (raised.severity, raised.verdict) == (Severity.CRITICAL, "confirmed")
     assert (kept.severity, kept.verdict) == (Severity.HIGH, "confirmed")
 
 
-def test_critical_findings_are_never_dismissed_by_default() -> None:
+def test_a_dismissal_only_annotates_unless_the_policy_allows_it(tmp_path: Path) -> None:
     reply = {"verdict": "dismissed", "severity": "low", "explanation": "test code"}
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(
+        '[[model.dismiss]]\nrules = ["python-eval-dynamic"]\nmax_severity = "high"\n'
+    )
+    allowing = Policy.load(policy_file)
+    high = rule_finding(Severity.HIGH)
+    critical = rule_finding(Severity.CRITICAL)
 
-    high = apply_verdict(rule_finding(Severity.HIGH), reply, None, "")
-    critical = apply_verdict(rule_finding(Severity.CRITICAL), reply, None, "")
+    by_default = apply_verdict(high, reply, Policy.default(), "")
+    allowed = apply_verdict(high, reply, allowing, "python/code-injection")
+    too_severe = apply_verdict(critical, reply, allowing, "python/code-injection")
 
-    assert high.dismissed and high.explanation == "test code"
-    assert not critical.dismissed
-    assert critical.verdict == "unjudged"
-    assert critical.explanation.startswith("The model would dismiss this")
+    assert by_default.verdict == "dismissed" and not by_default.dismissed
+    assert by_default.explanation == "test code"
+    assert allowed.dismissed
+    assert too_severe.verdict == "dismissed" and not too_severe.dismissed
