@@ -25,8 +25,8 @@ SQL = Finding(
 EVAL = Finding(
     path="app/calc.py", line=4, end_line=4, column=5, rule_id="python-eval",
     severity=Severity.CRITICAL, message="eval of input", source="semgrep",
-    fingerprint="fp-eval", verdict="dismissed", explanation="the input is a constant",
-    fix="ast.literal_eval(expr)",
+    fingerprint="fp-eval", verdict="dismissed", dismissal_applied=True,
+    explanation="the input is a constant", fix="ast.literal_eval(expr)",
 )
 MODEL = Finding(
     path="app/views.py", line=30, end_line=30, rule_id="bastion.model.auth",
@@ -189,6 +189,7 @@ def test_sarif_dismissal_is_a_suppression_with_a_fix(sarif: dict[str, Any]) -> N
     assert evaluation["suppressions"] == [
         {"kind": "external", "justification": "the input is a constant"},
     ]
+    assert evaluation["properties"]["dismissalApplied"] is True
     change = evaluation["fixes"][0]["artifactChanges"][0]
     assert change["artifactLocation"]["uri"] == "app/calc.py"
     assert change["replacements"] == [{
@@ -241,3 +242,22 @@ def test_sarif_uris_are_percent_encoded() -> None:
     notification = run["invocations"][0]["toolExecutionNotifications"][0]
     skipped = notification["locations"][0]["physicalLocation"]["artifactLocation"]
     assert skipped["uri"] == "a%20b.bin"
+
+
+def test_a_dismissal_the_policy_did_not_apply_still_counts() -> None:
+    kept = Finding(
+        path="app/calc.py", line=4, end_line=4, rule_id="python-eval",
+        severity=Severity.CRITICAL, message="eval of input", source="semgrep",
+        fingerprint="fp-eval", verdict="dismissed", explanation="looks constant",
+    )
+    result = ReviewResult("a", "b", findings=[kept])
+
+    assert render_text(result).splitlines() == [
+        "app/calc.py:4:1: CRITICAL python-eval eval of input",
+        "    dismissed by model, kept by policy: looks constant",
+        "1 finding (1 critical)",
+    ]
+    sarif_result = json.loads(render_sarif(result, tool_version="1"))["runs"][0]["results"][0]
+    assert "suppressions" not in sarif_result
+    assert sarif_result["properties"]["verdict"] == "dismissed"
+    assert sarif_result["properties"]["dismissalApplied"] is False

@@ -188,6 +188,9 @@ def _result_properties(finding: Finding) -> dict[str, Any]:
     properties: dict[str, Any] = {"source": finding.source, "severity": finding.severity.label}
     if finding.verdict is not None:
         properties["verdict"] = finding.verdict
+    if finding.verdict == "dismissed":
+        # Only a dismissal the policy applied becomes a suppression.
+        properties["dismissalApplied"] = finding.dismissed
     if finding.explanation:
         properties["explanation"] = finding.explanation
     if finding.symbol:

@@ -47,9 +47,14 @@ def _dismissal(finding: Finding) -> str:
 
 
 def _model_note(finding: Finding) -> str:
-    """The model's verdict and reasons; a dismissal already says it on its own line."""
+    """The model's verdict and reasons; an applied dismissal says it on its own line."""
     explanation = one_line(finding.explanation)
-    if finding.dismissed or not explanation:
+    if finding.dismissed:
+        return ""
+    if finding.verdict == "dismissed":
+        # The policy did not let this verdict take effect: the finding counts.
+        return f"dismissed by model, kept by policy: {explanation or 'no reason given'}"
+    if not explanation:
         return ""
     if finding.verdict == "confirmed":
         return f"confirmed by model: {explanation}"
