@@ -22,6 +22,16 @@ app.get("/avatar/:user", async (req, res) => {
   res.send(await image.text());
 });
 
+const FEEDS = { news: "https://feeds.example.org/news.xml" };
+
+app.get("/feed", async (req, res) => {
+  // ok: javascript-ssrf
+  const feed = await fetch(FEEDS[req.query.feed]);
+  // ruleid: javascript-ssrf
+  const direct = await fetch(req.query["url"]);
+  res.send(await feed.text() + await direct.text());
+});
+
 async function health() {
   // ok: javascript-ssrf
   return fetch("http://localhost:8080/health");

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 from flask import Flask, request, send_file, send_from_directory
 from werkzeug.utils import secure_filename
@@ -29,6 +30,15 @@ def safe():
         body = handle.read()
     # ok: python-path-traversal
     return send_from_directory(UPLOADS, name) if body else ""
+
+
+@app.route("/docs/<path:name>")
+def doc(name):
+    base = Path(UPLOADS)
+    # ruleid: python-path-traversal
+    text = (base / name).read_text()
+    # ok: python-path-traversal
+    return text + str(len(name) / 2)
 
 
 def delete_upload(request):

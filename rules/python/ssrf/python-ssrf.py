@@ -28,6 +28,15 @@ def webhook_test(request):
     return requests.post(request.POST["callback"], json={"ok": True}, timeout=5)
 
 
+FEEDS = {"news": "https://feeds.example.org/news.xml"}
+
+
+@app.route("/feed")
+def feed():
+    # ok: python-ssrf
+    return requests.get(FEEDS[request.args["feed"]], timeout=5).text
+
+
 def health():
     # ok: python-ssrf
     return requests.get("http://localhost:8080/health", timeout=1)

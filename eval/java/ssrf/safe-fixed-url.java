@@ -1,0 +1,9 @@
+import java.io.InputStream;
+import java.net.URL;
+import javax.servlet.http.HttpServletRequest;
+
+public class Fetch {
+    public InputStream get(HttpServletRequest req) throws Exception {
+        return new URL("https://cdn.example.org/img/" + req.getParameter("id")).openStream();
+    }
+}

@@ -1,0 +1,3 @@
+module.exports = {
+  db: { host: "db.internal", user: "app", password: process.env.DB_PASSWORD },
+};

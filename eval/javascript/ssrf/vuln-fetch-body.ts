@@ -1,0 +1,7 @@
+import express from "express";
+
+const app = express();
+app.post("/ping-hook", async (req, res) => {
+  await fetch(req.body.url, { method: "POST" });
+  res.end();
+});

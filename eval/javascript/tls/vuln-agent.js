@@ -1,0 +1,4 @@
+const https = require("https");
+
+const agent = new https.Agent({ rejectUnauthorized: false });
+module.exports = { agent };

@@ -1,0 +1,2 @@
+const ref = document.referrer;
+document.write("<a href='" + ref + "'>back</a>");

@@ -1,0 +1,2 @@
+const target = document.querySelector("#msg");
+target.innerHTML = decodeURIComponent(window.location.hash.substring(1));

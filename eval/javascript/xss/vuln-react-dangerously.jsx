@@ -1,0 +1,3 @@
+export function Bio({ profile }) {
+  return <div className="bio" dangerouslySetInnerHTML={{ __html: profile.bio }} />;
+}

@@ -1,0 +1,6 @@
+import yaml
+from flask import request
+
+
+def import_settings():
+    return yaml.safe_load(request.files["settings"].read())

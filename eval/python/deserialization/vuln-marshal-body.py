@@ -1,0 +1,5 @@
+import marshal
+
+
+def receive(request):
+    return marshal.loads(request.body)

@@ -1,0 +1,5 @@
+from flask import redirect, request
+
+
+def after_login():
+    return redirect(request.args.get("next", "/"))

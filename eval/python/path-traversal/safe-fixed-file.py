@@ -1,0 +1,3 @@
+def read_motd():
+    with open("/etc/motd") as handle:
+        return handle.read()

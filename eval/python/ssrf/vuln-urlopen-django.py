@@ -1,0 +1,6 @@
+from urllib.request import urlopen
+
+
+def mirror(request):
+    target = request.POST["source"]
+    return urlopen(target).read()

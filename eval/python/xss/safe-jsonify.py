@@ -1,0 +1,5 @@
+from flask import jsonify, request
+
+
+def echo():
+    return jsonify(message=request.args["msg"])

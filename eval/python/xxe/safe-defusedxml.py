@@ -1,0 +1,5 @@
+from defusedxml.ElementTree import fromstring
+
+
+def parse(body):
+    return fromstring(body)
