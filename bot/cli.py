@@ -163,7 +163,7 @@ def known_errors() -> tuple[type[BaseException], ...]:
     for module, name in (
         ("bot.config", "ConfigError"), ("bot.gitdiff", "GitError"),
         ("bot.model.backend", "ModelError"), ("bot.rulebook", "RuleError"),
-        ("bot.policy", "PolicyError"), ("bot.scanner", "ScanTimeout"),
+        ("bot.policy", "PolicyError"), ("bot.scanner", "ScanFailed"),
     ):
         try:
             errors.append(getattr(importlib.import_module(module), name))

@@ -29,6 +29,9 @@ from bot.selection import risk, select_files
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 SUPPRESSION_RULE = "bastion-suppression-added"
+PARSE_ERRORS = frozenset({
+    "Lexical error", "Syntax error", "Other syntax error", "AST builder error", "PartialParsing",
+})
 
 
 class ReviewEngine:
@@ -114,7 +117,8 @@ class ReviewEngine:
             scan = run_semgrep(root, sorted(files), rule_dirs, timeout=settings.semgrep_timeout)
 
         for error in scan.errors:
-            result.skipped.append(Skipped(error.path, "parse-error", error.message))
+            reason = "parse-error" if error.kind in PARSE_ERRORS else "scan-error"
+            result.skipped.append(Skipped(error.path, reason, error.message))
         result.stats["semgrep"] = {"seconds": round(scan.seconds, 3), "version": scan.version}
         return scan.matches
 
@@ -175,6 +179,7 @@ def _rule_finding(
         line=match.line,
         end_line=match.end_line,
         column=match.column,
+        end_column=match.end_column,
         rule_id=match.rule_id,
         severity=severity,
         rule_severity=severity,

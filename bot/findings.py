@@ -45,6 +45,7 @@ class Finding:
     source: Source
     fingerprint: str
     column: int = 1
+    end_column: int | None = None
     verdict: Verdict | None = None
     dismissal_applied: bool = False
     explanation: str = ""
