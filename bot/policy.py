@@ -275,7 +275,7 @@ def _load_rulebook(extra: tuple[Path, ...], where: _Locator) -> RuleBook:
 
 
 def _check_names(spec: PolicySpec, rulebook: RuleBook, where: _Locator) -> None:
-    """Refuse rule ids and packs the rule book does not know: a typo would silently match nothing."""
+    """Refuse rule ids and packs the rule book lacks: a typo would quietly match nothing."""
     rule_ids = {
         ("disabled",): spec.disabled,
         ("unsuppressible",): spec.unsuppressible,

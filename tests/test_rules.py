@@ -146,7 +146,9 @@ def _test_files(rule: Rule) -> list[Path]:
 # The `bastion rules` command
 
 
-def test_rules_list_filters_by_language_severity_and_cwe(capsys: pytest.CaptureFixture[str]) -> None:
+def test_rules_list_filters_by_language_severity_and_cwe(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from bot.cli import main
 
     status = main(["rules", "list", "--language", "python", "--cwe", "CWE-89",
