@@ -74,7 +74,7 @@ class ReviewEngine:
         timings["scan"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        trees = _Trees(files)
+        trees = Trees(files)
         findings = self._rule_findings(matches, files, trees, rulebook, settings, policy,
                                        repository)
         findings += _suppression_findings(files, policy)
@@ -84,6 +84,7 @@ class ReviewEngine:
             t0 = time.perf_counter()
             judge = Judge(self.model, settings.token_budget, progress)
             findings = judge.judge_findings(findings, files, trees, rulebook, policy)
+            findings = [_keep_must_report(f, settings) for f in findings]
             if settings.review_hunks:
                 order = _by_risk(files, findings)
                 findings += judge.review_hunks(order, trees, result.skipped)
@@ -126,7 +127,7 @@ class ReviewEngine:
         self,
         matches: list[RuleMatch],
         files: dict[str, FileChange],
-        trees: _Trees,
+        trees: Trees,
         rulebook: RuleBook,
         settings: ReviewSettings,
         policy: Policy,
@@ -153,6 +154,13 @@ class ReviewEngine:
             severity = policy.severity_for(finding.rule_id, finding.severity)
             findings.append(replace(finding, severity=severity, rule_severity=severity))
         return findings
+
+
+def _keep_must_report(finding: Finding, settings: ReviewSettings) -> Finding:
+    """Rules the operator marked must-report are never dismissed, whatever the policy."""
+    if finding.dismissed and finding.rule_id in settings.must_report:
+        return replace(finding, dismissal_applied=False)
+    return finding
 
 
 def _rule_dirs(settings: ReviewSettings, policy: Policy) -> tuple[Path, ...]:
@@ -231,7 +239,7 @@ def _suppression_findings(files: dict[str, FileChange], policy: Policy) -> list[
     return findings
 
 
-class _Trees:
+class Trees:
     """Parsed new sides, built once per file and only for files that need one."""
 
     def __init__(self, files: dict[str, FileChange]) -> None:

@@ -111,9 +111,9 @@ class Judge:
             skipped.append(Skipped(fc.path, "budget" if self._over else "model-error", detail))
             return []
         return [f for c in reply.data.get("comments", [])
-                if (f := self._comment(fc, hunk, c, symbol, trees, language))]
+                if (f := self.comment_finding(fc, hunk, c, symbol, trees, language))]
 
-    def _comment(
+    def comment_finding(
         self, fc: FileChange, hunk: Hunk, comment: dict[str, Any], symbol: str,
         trees: Trees, language: str,
     ) -> Finding | None:

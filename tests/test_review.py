@@ -12,8 +12,10 @@ import pytest
 
 from bot import gitdiff
 from bot.cli import main
-from bot.config import ReviewSettings
-from bot.engine import ReviewEngine
+from bot.config import ReviewSettings, Settings
+from bot.engine import Trees, build_engine
+from bot.findings import Finding
+from bot.judging import Judge
 from bot.report_schema import REPORT_SCHEMA
 from tests.gitrepo import GitRepo
 
@@ -236,22 +238,45 @@ def test_sarif_output_is_valid(tmp_path: Path, data_dir: Path,
     assert rules[hit["ruleIndex"]]["id"] == "python-command-injection"
 
 
+@pytest.mark.model
 def test_budget_leaves_unreviewed_hunks_in_skipped(tmp_path: Path) -> None:
-    class Refusing:
-        identity = "unused"
-
-        def complete_json(self, *args: object) -> None:
-            raise AssertionError("a zero budget must make no model call")
-
     repo = vulnerable_repo(tmp_path)
     change = gitdiff.diff_range(gitdiff.open_repository(repo.root), "base", "HEAD")
+    engine = build_engine(Settings(data_dir=tmp_path / "data"))
 
-    result = ReviewEngine(Refusing()).review(change, ReviewSettings(token_budget=0))
+    result = engine.review(change, ReviewSettings(token_budget=0))
 
     assert [(s.path, s.reason) for s in result.skipped] == [("app.py", "budget")]
     judged = [f for f in result.findings if f.source == "semgrep"]
     assert judged and all(f.verdict == "unjudged" for f in judged)
     assert all("budget" in f.explanation for f in judged)
+    assert result.stats["model"]["model_calls"] == 0
+
+
+def test_model_comments_outside_the_hunk_or_with_broken_fixes_are_refused(
+    tmp_path: Path,
+) -> None:
+    repo = vulnerable_repo(tmp_path)
+    change = gitdiff.diff_range(gitdiff.open_repository(repo.root), "base", "HEAD")
+    fc = change.files[0]
+    hunk = fc.hunks[-1]
+    judge = Judge(model=None, budget=0, progress=None)  # type: ignore[arg-type]
+    trees = Trees({fc.path: fc})
+
+    def comment(line: int, suggestion: str = "") -> Finding | None:
+        data = {"line": line, "severity": "high", "category": "security",
+                "message": "shell", "suggestion": suggestion}
+        return judge.comment_finding(fc, hunk, data, "ping", trees, "python")
+
+    outside = comment(2)
+    broken = comment(PING_LINE, "    return subprocess.check_output(['ping', host]")
+    fixed = comment(PING_LINE, "    return subprocess.check_output(['ping', '-c', '1', host])")
+
+    assert outside is None and judge.counts["outside_hunk"] == 1
+    assert broken is not None and broken.suggestion is None
+    assert judge.counts["bad_suggestions"] == 1
+    assert fixed is not None and fixed.line == PING_LINE
+    assert fixed.rule_id == "bastion.model.security" and fixed.suggestion is not None
 
 
 @pytest.mark.parametrize(
