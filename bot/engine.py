@@ -225,16 +225,14 @@ def _suppression_findings(files: dict[str, FileChange], policy: Policy) -> list[
     for path, fc in files.items():
         for sup in added_suppressions(fc):
             locked = any(not policy.may_suppress(r) for r in sup.rule_ids)
-            rules = ", ".join(sup.rule_ids) or "all rules"
-            reason = f": {sup.reason}" if sup.reason else " without a reason"
+            message = sup.describe()
+            if locked:
+                message += " The policy does not allow suppressing this rule."
             findings.append(Finding(
                 path=path, line=sup.line, end_line=sup.line, rule_id=SUPPRESSION_RULE,
                 severity=Severity.MEDIUM if locked else Severity.LOW,
-                message=f"A {sup.kind} comment silences {rules}{reason}.",
-                source="policy", category="suppression",
-                fingerprint=fingerprint(
-                    SUPPRESSION_RULE, path, sup.kind, f"{rules}{reason}"
-                ),
+                message=message, source="policy", category="suppression",
+                fingerprint=fingerprint(SUPPRESSION_RULE, path, sup.kind, message),
             ))
     return findings
 

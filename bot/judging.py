@@ -7,6 +7,7 @@ first; what the budget does not reach is reported, never silently dropped.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -202,7 +203,7 @@ def apply_verdict(
     A dismissal takes effect only where the policy allows it for this rule,
     pack and severity (by default nowhere); elsewhere it is an annotation.
     """
-    explanation = " ".join(str(data.get("explanation", "")).split())
+    explanation = without_repeats(str(data.get("explanation", "")))
     if data["verdict"] == "dismissed":
         applied = policy.model_may_dismiss(finding.rule_id, pack, finding.severity)
         return replace(finding, verdict="dismissed", explanation=explanation,
@@ -211,3 +212,13 @@ def apply_verdict(
     model_severity = Severity.parse(data["severity"])
     return replace(finding, verdict="confirmed", explanation=explanation,
                    severity=max(finding.severity, model_severity))
+
+
+def without_repeats(text: str) -> str:
+    """Collapse whitespace and drop sentences a small model repeated word for word."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    kept: list[str] = []
+    for sentence in sentences:
+        if sentence and sentence not in kept:
+            kept.append(sentence)
+    return " ".join(kept)

@@ -9,7 +9,7 @@ import pytest
 from bot.change import FileChange
 from bot.config import ReviewSettings
 from bot.findings import Finding, Severity
-from bot.judging import apply_verdict
+from bot.judging import apply_verdict, without_repeats
 from bot.policy import Policy
 from bot.selection import select_files
 
@@ -103,3 +103,9 @@ def test_a_dismissal_only_annotates_unless_the_policy_allows_it(tmp_path: Path) 
     assert by_default.explanation == "test code"
     assert allowed.dismissed
     assert too_severe.verdict == "dismissed" and not too_severe.dismissed
+
+
+def test_repeated_sentences_in_an_explanation_are_collapsed() -> None:
+    text = "Not a shell.  Not a shell. Input is   constant.\nNot a shell. Input is constant."
+
+    assert without_repeats(text) == "Not a shell. Input is constant."
