@@ -8,25 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web_request import BaseRequest
-from aiohttp.web_response import StreamResponse
-
 from bot.config import ConfigError, load_settings
 from bot.server.logs import configure_logging
 
 log = logging.getLogger(__name__)
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One line per request, carrying the delivery id GitHub sent."""
-
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %d in %.1f ms", request.method, request.path, response.status,
-            time * 1000, extra={"delivery": request.headers.get("X-GitHub-Delivery", "-")},
-        )
 
 
 def add_parser(
@@ -50,6 +35,10 @@ def add_parser(
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; exit status 2 for settings it cannot start with."""
     configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    # Imported here so that `bastion review` does not pay for the server's imports.
+    from aiohttp import web
+
+    from bot.server.access_log import AccessLogger
     from bot.server.app import make_app
 
     try:
