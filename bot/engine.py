@@ -284,15 +284,18 @@ def _by_risk(files: dict[str, FileChange], findings: list[Finding]) -> list[File
 
 
 def _counts(result: ReviewResult, files: dict[str, FileChange], matches: list[RuleMatch]) -> dict:
-    by_severity = Counter(f.severity.label for f in result.active())
+    """Counts per file, not per skip entry: a file can be reviewed in part."""
+    skipped = {s.path for s in result.skipped}
+    reviewed = set(files)
     return {
-        "files_changed": len(files) + len(result.skipped),
-        "files_reviewed": len(files),
-        "files_skipped": len(result.skipped),
+        "files_changed": len(reviewed | skipped),
+        "files_reviewed": len(reviewed),
+        "files_skipped": len(skipped - reviewed),
+        "files_partly_reviewed": len(skipped & reviewed),
         "semgrep_matches": len(matches),
         "findings": len(result.findings),
         "dismissed": sum(1 for f in result.findings if f.dismissed),
-        "by_severity": dict(by_severity),
+        "by_severity": dict(Counter(f.severity.label for f in result.active())),
     }
 
 

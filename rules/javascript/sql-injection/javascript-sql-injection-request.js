@@ -1,5 +1,6 @@
 const express = require("express");
 const mysql = require("mysql2");
+const { exec } = require("child_process");
 
 const app = express();
 const db = mysql.createConnection({ host: "db" });
@@ -23,4 +24,9 @@ app.get("/users-safe", (req, res) => {
 app.get("/page", (req, res) => {
   // ok: javascript-sql-injection-request
   db.query("SELECT * FROM items LIMIT " + parseInt(req.query.n, 10), (e, rows) => res.json(rows));
+});
+
+app.get("/lookup", (req, res) => {
+  // ok: javascript-sql-injection-request
+  exec("nslookup " + req.query.host, (e, out) => res.send(out));
 });
