@@ -366,7 +366,8 @@ async def test_check_run_conclusion_follows_the_threshold(served, severity, conc
 
 
 async def test_dismissed_findings_are_listed_not_commented(served):
-    dismissed = finding("app.py", 20, verdict="dismissed", explanation="constant input")
+    dismissed = finding("app.py", 20, verdict="dismissed", explanation="constant input",
+                        dismissal_applied=True)
 
     await served.publish(dismissed, finding("new.py", 4, Severity.LOW))
 

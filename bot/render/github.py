@@ -207,8 +207,10 @@ def _verdict_note(finding: Finding) -> str:
     explanation = one_line(finding.explanation)
     if finding.verdict == "confirmed":
         return f"> Model: confirmed. {explanation}".rstrip()
-    if finding.verdict == "dismissed":
+    if finding.dismissed:
         return f"> Model: dismissed. {explanation}".rstrip()
+    if finding.verdict == "dismissed":
+        return f"> Model: dismissed, kept by policy. {explanation}".rstrip()
     return f"> Model: {explanation}" if explanation else ""
 
 
