@@ -203,7 +203,7 @@ async def test_opened_pull_request_gets_one_review_from_rules_and_model(
     assert (injection["path"], injection["line"]) == ("app.py", VULNERABLE_LINE)
     assert injection["side"] == "RIGHT"
     # The model's verdict annotates the finding: it was asked and it answered.
-    assert re.search(r"^> Model: (confirmed|dismissed)\.", injection["body"], re.M)
+    assert re.search(r"^> Model: (confirmed|dismissed)[.,]", injection["body"], re.M)
 
     [run] = served.check_runs(REPO, head)
     assert (run["name"], run["status"], run["conclusion"]) == (
