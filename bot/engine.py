@@ -10,15 +10,22 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import replace
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from bot import structure
 from bot.change import Change, FileChange
 from bot.config import ReviewSettings, Settings
-from bot.findings import Finding, ReviewResult, Severity, Skipped, fingerprint
+from bot.findings import (
+    Finding,
+    ReviewResult,
+    Severity,
+    Skipped,
+    SkipReason,
+    fingerprint,
+)
 from bot.judging import Judge
 from bot.model.backend import ModelBackend
 from bot.policy import Policy
@@ -118,7 +125,7 @@ class ReviewEngine:
             scan = run_semgrep(root, sorted(files), rule_dirs, timeout=settings.semgrep_timeout)
 
         for error in scan.errors:
-            reason = "parse-error" if error.kind in PARSE_ERRORS else "scan-error"
+            reason: SkipReason = "parse-error" if error.kind in PARSE_ERRORS else "scan-error"
             result.skipped.append(Skipped(error.path, reason, error.message))
         result.stats["semgrep"] = {"seconds": round(scan.seconds, 3), "version": scan.version}
         return scan.matches

@@ -19,7 +19,15 @@ from aiohttp import web
 from bot.config import ConfigError, Settings
 from bot.server.db import Database
 from bot.server.keys import (
-    DATABASE, ENGINE, GITHUB, PIPELINE, QUEUE, SESSION, SETTINGS, STORE, WORKERS,
+    DATABASE,
+    ENGINE,
+    GITHUB,
+    PIPELINE,
+    QUEUE,
+    SESSION,
+    SETTINGS,
+    STORE,
+    WORKERS,
 )
 from bot.server.queue import SQLiteQueue
 from bot.server.store import InstallationStore
