@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.findings import Severity
@@ -90,6 +91,8 @@ def run_review(args: argparse.Namespace) -> int:
     if review_settings.fail_on is None and policy.path is not None:
         review_settings = review_settings.merged({"fail_on": policy.block_threshold})
 
+    # Fail on an unwritable --output now, not after a review of several minutes.
+    output = _open_output(args.output)
     started = time.perf_counter()
     repo = gitdiff.open_repository(args.repo)
     change = gitdiff.diff_staged(repo) if args.staged else gitdiff.diff_range(
@@ -97,13 +100,16 @@ def run_review(args: argparse.Namespace) -> int:
     )
     git_seconds = time.perf_counter() - started
 
+    if "data_dir" not in settings.model_fields_set:
+        # The answer cache lives with the repository, not wherever the command ran.
+        settings = settings.model_copy(update={"data_dir": Path(repo.path) / "bastion"})
     engine = build_engine(settings, use_model=review_settings.use_model)
     with _progress_display() as progress:
         result = engine.review(change, review_settings, policy=policy, progress=progress)
     result.stats["timings"]["git"] = round(git_seconds, 3)
 
     report = render_report(result, args.format, engine.rulebook(review_settings.rule_dirs()))
-    _write(report, args.output)
+    _write(report, output)
     return 1 if result.fails(review_settings.fail_on) else 0
 
 
@@ -150,16 +156,21 @@ def _progress_display():  # type: ignore[no-untyped-def]
     return progress_display(sys.stderr)
 
 
-def _write(report: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(report if report.endswith("\n") else report + "\n")
-        return
-    output.write_text(report, encoding="utf-8")
+def _open_output(path: Path | None) -> TextIO:
+    if path is None:
+        return sys.stdout
+    return path.open("w", encoding="utf-8")
+
+
+def _write(report: str, output: TextIO) -> None:
+    output.write(report if report.endswith("\n") else report + "\n")
+    if output is not sys.stdout:
+        output.close()
 
 
 def known_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean bad input, not a bug: one line on stderr, exit status 2."""
-    errors: list[type[BaseException]] = [UsageError, FileNotFoundError]
+    errors: list[type[BaseException]] = [UsageError, OSError]
     for module, name in (
         ("bot.config", "ConfigError"), ("bot.gitdiff", "GitError"),
         ("bot.model.backend", "ModelError"), ("bot.rulebook", "RuleError"),
@@ -173,6 +184,8 @@ def known_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Behave like other command-line tools when piped into `head`.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -12,7 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,7 +62,12 @@ class ReviewSettings(BaseModel):
         """A new copy with `overrides` applied and validated."""
         data = self.model_dump()
         data.update(overrides)
-        return ReviewSettings.model_validate(data)
+        try:
+            return ReviewSettings.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"review.{where}: {first['msg']}") from None
 
 
 class Settings(BaseSettings):
@@ -91,6 +98,14 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     job_retry_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("webhook_secret", "github_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty secret would let anyone sign deliveries: treat it as no secret."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @classmethod
     def settings_customise_sources(

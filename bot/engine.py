@@ -74,6 +74,7 @@ class ReviewEngine:
         selection = select_files(change.files, settings)
         result.skipped.extend(selection.skipped)
         files = {fc.path: fc for fc in selection.reviewed}
+        model_files = {fc.path: fc for fc in selection.for_model()}
         _tick(progress, "scan", 0, 1)
 
         t0 = time.perf_counter()
@@ -90,10 +91,10 @@ class ReviewEngine:
         if settings.use_model and self.model is not None:
             t0 = time.perf_counter()
             judge = Judge(self.model, settings.token_budget, progress)
-            findings = judge.judge_findings(findings, files, trees, rulebook, policy)
+            findings = judge.judge_findings(findings, model_files, trees, rulebook, policy)
             findings = [_keep_must_report(f, settings) for f in findings]
             if settings.review_hunks:
-                order = _by_risk(files, findings)
+                order = _by_risk(model_files, findings)
                 findings += judge.review_hunks(order, trees, result.skipped)
             timings["model"] = time.perf_counter() - t0
             result.stats["model"] = judge.stats()
@@ -230,6 +231,9 @@ def _suppression_findings(files: dict[str, FileChange], policy: Policy) -> list[
 
     findings: list[Finding] = []
     for path, fc in files.items():
+        # Prose and data files mention these comments without being code.
+        if structure.detect_language(path, fc.new_data) is None:
+            continue
         for sup in added_suppressions(fc):
             locked = any(not policy.may_suppress(r) for r in sup.rule_ids)
             message = sup.describe()
@@ -253,7 +257,8 @@ class Trees:
         self._trees: dict[str, structure.SourceTree | None] = {}
 
     def text(self, path: str) -> str:
-        return self.files[path].new_text() or ""
+        fc = self.files[path]
+        return fc.new_text() or (fc.new_data or b"").decode("utf-8", errors="replace")
 
     def lines(self, path: str, start: int, end: int) -> str:
         if path not in self._texts:

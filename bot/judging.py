@@ -51,14 +51,14 @@ class Judge:
         policy: Policy,
     ) -> list[Finding]:
         """Ask for a verdict on every rule finding, worst first, while budget lasts."""
-        rule_findings = [f for f in findings if f.source == "semgrep"]
+        rule_findings = [f for f in findings if f.source == "semgrep" and f.path in files]
         order = sorted(rule_findings, key=lambda f: (-f.severity, f.path, f.line))
         judged: dict[str, Finding] = {}
         for index, finding in enumerate(order):
             self._tick("judge", index, len(order))
             judged[finding.fingerprint] = self._judge_one(finding, files, trees, rulebook,
                                                           policy)
-        return [judged.get(f.fingerprint, f) if f.source == "semgrep" else f for f in findings]
+        return [judged.get(f.fingerprint, f) for f in findings]
 
     def _judge_one(
         self,

@@ -28,7 +28,8 @@ def add_parser(
     listing = actions.add_parser("list", help="a table of the rules")
     _add_sources(listing)
     listing.add_argument("--language", help="only rules for this language (python, go, ...)")
-    listing.add_argument("--severity", help="only rules of this Bastion severity or above")
+    listing.add_argument("--severity", choices=("low", "medium", "high", "critical"),
+                         help="only rules of this Bastion severity or above")
     listing.add_argument("--pack", help="only rules of this pack (python, python/sql-injection)")
     listing.add_argument("--cwe", help="only rules for this CWE (CWE-89 or 89)")
 

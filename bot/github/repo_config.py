@@ -11,9 +11,8 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from pydantic import ValidationError
 
-from bot.config import ReviewSettings
+from bot.config import ConfigError, ReviewSettings
 from bot.findings import Severity
 
 CONFIG_FILE = ".bastion.toml"
@@ -83,7 +82,5 @@ def merge_repo_settings(
         return base.merged(parse_overrides(data, base)), None
     except RepoConfigError as exc:
         return base, f"{CONFIG_FILE}: {exc}"
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return base, f"{CONFIG_FILE}: review.{where}: {first['msg']}"
+    except ConfigError as exc:
+        return base, f"{CONFIG_FILE}: {exc}"
