@@ -38,7 +38,8 @@ class Judge:
         self.budget = budget
         self.progress = progress
         self.spent = 0
-        self.counts = {"calls": 0, "cached": 0, "errors": 0, "prompt_tokens": 0,
+        self.counts = {"calls": 0, "cached": 0, "errors": 0, "failed_calls": 0,
+                       "prompt_tokens": 0,
                        "completion_tokens": 0, "outside_hunk": 0, "bad_suggestions": 0}
         self.seconds = 0.0
 
@@ -164,6 +165,8 @@ class Judge:
         except ModelError as exc:
             self.spent += prompt + max_tokens
             self.counts["errors"] += 1
+            if not exc.cached:
+                self.counts["failed_calls"] += 1
             log.warning("model answer rejected", extra={"reason": str(exc)})
             return None
         self.spent += reply.prompt_tokens + reply.completion_tokens
@@ -187,7 +190,8 @@ class Judge:
         rate = self.counts["completion_tokens"] / self.seconds if self.seconds else 0.0
         return {
             **self.counts,
-            "model_calls": self.counts["calls"] - self.counts["cached"],
+            "model_calls": (self.counts["calls"] - self.counts["cached"]
+                            + self.counts["failed_calls"]),
             "seconds": round(self.seconds, 3),
             "tokens_per_second": round(rate, 1),
             "budget": self.budget,

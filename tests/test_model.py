@@ -421,14 +421,20 @@ def test_cache_misses_on_another_schema_or_budget(
 
 
 @pytest.mark.model
-def test_cache_does_not_keep_failed_replies(backend: LlamaBackend, tmp_path: Path) -> None:
+def test_cache_remembers_a_failed_reply_as_a_failure(
+    backend: LlamaBackend, tmp_path: Path
+) -> None:
     with CachedBackend(backend, tmp_path / "model.sqlite") as cached:
+        raised = []
         for _ in range(2):
-            with pytest.raises(ModelError):
+            with pytest.raises(ModelError) as failure:
                 cached.complete_json(short_question("eval"), prompts.JUDGE_SCHEMA, 3)
+            raised.append(failure.value)
         stats = cached.stats()
 
-    assert stats["calls"] == 2 and stats["hits"] == 0 and stats["errors"] == 2
+    assert [e.cached for e in raised] == [False, True]
+    assert str(raised[1]) == str(raised[0])
+    assert stats["calls"] == 2 and stats["hits"] == 1 and stats["errors"] == 1
 
 
 @pytest.mark.model

@@ -13,6 +13,10 @@ from typing import Any, Protocol
 class ModelError(Exception):
     """The model could not give a usable answer (load failure, cut-off reply)."""
 
+    def __init__(self, message: str, *, cached: bool = False) -> None:
+        super().__init__(message)
+        self.cached = cached
+
 
 @dataclass(frozen=True)
 class ModelReply:

@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.model.backend import ModelBackend, ModelReply
+from bot.model.backend import ModelBackend, ModelError, ModelReply
 
 log = logging.getLogger(__name__)
 
 # Bump when the key or the stored reply changes meaning.
 CACHE_VERSION = 1
+FAILURE = "__bastion_model_failure__"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies (
@@ -76,12 +77,22 @@ class CachedBackend:
             cached = self._lookup(key)
             if cached is not None:
                 self._stats["hits"] += 1
+                if FAILURE in cached.data:
+                    raise ModelError(str(cached.data[FAILURE]), cached=True)
                 return cached
 
         # The model call runs outside the lock so cache hits on other
         # threads are not held up by a slow generation.
         try:
             reply = self.inner.complete_json(messages, schema, max_tokens)
+        except ModelError as exc:
+            # The model is deterministic: the same question fails the same way,
+            # so the failure is remembered like an answer.
+            failure = ModelReply({FAILURE: str(exc)}, 0, 0, 0.0)
+            with self._lock:
+                self._stats["errors"] += 1
+                self._store(key, failure)
+            raise
         except Exception:
             with self._lock:
                 self._stats["errors"] += 1
