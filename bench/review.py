@@ -112,9 +112,12 @@ def compare_cache(args: argparse.Namespace) -> None:
     warm_stats = json.loads(warm_out)["stats"]
     print("stage seconds (cold run):", json.dumps(cold_stats["timings"]))
     model = cold_stats.get("model", {})
+    seconds = model.get("seconds") or 0.0
+    tokens = (model.get("prompt_tokens") or 0) + (model.get("completion_tokens") or 0)
     print(f"model: {model.get('model_calls')} calls, {model.get('prompt_tokens')} prompt + "
-          f"{model.get('completion_tokens')} completion tokens, "
-          f"{model.get('tokens_per_second')} tokens/s (generation)")
+          f"{model.get('completion_tokens')} completion tokens in {seconds:.1f} s: "
+          f"{tokens / seconds if seconds else 0:.0f} tokens/s read and written, "
+          f"{model.get('tokens_per_second')} completion tokens/s")
     print(f"warm run model calls: {warm_stats.get('model', {}).get('model_calls')}")
     print(f"cold review {cold:.2f} s, warm review {warm:.2f} s, "
           f"ratio {warm / cold:.3f} (target <= 0.2)")
