@@ -386,3 +386,37 @@ def test_a_nosemgrep_comment_on_the_line_above_silences_the_rule(git_repo, scan)
 
     assert status == 0
     assert lines[-1] == "bastion-scan: 1 finding (1 low); none at or above high"
+
+
+def test_a_long_file_list_is_scanned_in_parallel_parts_with_one_report(
+    git_repo, scan, monkeypatch  # noqa: F811
+):
+    import hooks.runner
+
+    monkeypatch.setattr(hooks.runner, "PART_FILES", 2)
+    monkeypatch.setattr(hooks.runner.os, "cpu_count", lambda: 2)
+    names = [f"m{n}.py" for n in range(5)]
+    for name in names:
+        git_repo.write(name, VULNERABLE)
+    git_repo.stage()
+
+    status, lines, _ = scan(*names)
+
+    assert status == 1
+    assert lines == [EVAL_LINE.format(path=n, line=2, col=12) for n in names] + [
+        "bastion-scan: 5 findings (5 high); 5 at or above high"
+    ]
+
+
+def test_parts_hold_about_equal_bytes():
+    from bot.change import FileChange
+    from hooks.runner import _balanced
+
+    files = tuple(FileChange(f"f{size}", "added", new_data=b"x" * size)
+                  for size in (50, 40, 30, 20, 10))
+
+    parts = _balanced(files, 2)
+
+    assert [[fc.path for fc in part] for part in parts] == [
+        ["f10", "f20", "f50"], ["f30", "f40"]
+    ]
