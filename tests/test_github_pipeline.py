@@ -146,3 +146,21 @@ async def test_failure_is_reported_on_the_check_run(github, app, tmp_path):
     [run] = github.check_runs("octo/app")
     assert run["conclusion"] == "failure" and run["name"] == render.CHECK_RUN_NAME
     assert "semgrep timed out &lt;after 120 s&gt;" in run["output"]["summary"]
+
+
+def test_the_stricter_of_repository_and_policy_thresholds_blocks(tmp_path) -> None:
+    from bot.config import ReviewSettings
+    from bot.findings import Severity
+    from bot.github.pipeline import _threshold
+    from bot.policy import Policy
+
+    strict = tmp_path / "strict.toml"
+    strict.write_text('block_threshold = "medium"\n')
+    never = tmp_path / "never.toml"
+    never.write_text('block_threshold = "never"\n')
+    lax_repo = ReviewSettings(fail_on=Severity.CRITICAL)
+
+    assert _threshold(lax_repo, Policy.load(strict)) == Severity.MEDIUM
+    assert _threshold(ReviewSettings(fail_on=Severity.LOW), Policy.load(strict)) == Severity.LOW
+    assert _threshold(ReviewSettings(), Policy.load(never)) is None
+    assert _threshold(ReviewSettings(), None) == Severity.HIGH

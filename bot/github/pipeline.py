@@ -53,7 +53,8 @@ async def review_pull_request(
     path = await app.mirrors.fetch(job, await gh.clone_credentials())
     review_settings, notes = await asyncio.to_thread(_repo_settings, path, job, settings)
     change = await asyncio.to_thread(_change, path, job)
-    result = await asyncio.to_thread(_review, engine, change, review_settings, job, settings)
+    policy = await asyncio.to_thread(_policy, settings)
+    result = await asyncio.to_thread(_review, engine, change, review_settings, job, policy)
 
     if not await is_current():
         await publish.close_check_run(
@@ -63,7 +64,7 @@ async def review_pull_request(
         log.info("review not published: superseded", extra=extra)
         return f"{job.key}: superseded before publishing"
 
-    threshold = review_settings.fail_on or DEFAULT_THRESHOLD
+    threshold = _threshold(review_settings, policy)
     outcome = await publish.publish(
         target, result, change, threshold=threshold, notes=notes, check_run_id=run_id
     )
@@ -103,13 +104,22 @@ def _change(path: Path, job: PullRequestJob) -> Change:
 
 def _review(
     engine: ReviewEngine, change: Change, review_settings: ReviewSettings,
-    job: PullRequestJob, settings: Settings,
+    job: PullRequestJob, policy: Policy | None,
 ) -> ReviewResult:
-    result = engine.review(
-        change, review_settings, policy=_policy(settings), repository=job.repository
-    )
+    result = engine.review(change, review_settings, policy=policy, repository=job.repository)
     log.info("review finished", extra={**job_fields(job), "findings": len(result.findings)})
     return result
+
+
+def _threshold(review_settings: ReviewSettings, policy: Policy | None) -> Severity | None:
+    """What blocks a merge: the stricter of the repository's fail_on and the policy.
+
+    A repository may make its own review stricter, never weaker than the policy.
+    """
+    if policy is None:
+        return review_settings.fail_on or DEFAULT_THRESHOLD
+    chosen = [t for t in (review_settings.fail_on, policy.block_threshold) if t is not None]
+    return min(chosen) if chosen else None
 
 
 def _policy(settings: Settings) -> Policy | None:
