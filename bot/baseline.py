@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from bot.change import FileChange
     from bot.findings import Finding
+    from bot.policy import Policy
 
 BASELINE_FILE = ".bastion-baseline.json"
 FORMAT_VERSION = 1
@@ -264,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_policy(path: Path | None) -> object | None:
+def load_policy(path: Path | None) -> Policy | None:
     """Load the policy file when one is given."""
     if path is None:
         return None

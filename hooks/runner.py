@@ -49,7 +49,7 @@ class HookRun:
     prog: str
     settings: Settings
     review: ReviewSettings
-    threshold: Severity
+    threshold: Severity | None
     policy: Policy | None
     baseline: Baseline
     filter: str | None
@@ -89,14 +89,14 @@ def load_run(args: argparse.Namespace, prog: str) -> HookRun:
 
     settings = _settings(args.config, getattr(args, "model", None))
     review = settings.review.merged(_overrides(args))
-    threshold = args.fail_on or review.fail_on or args.default_fail_on
+    policy = load_policy(args.policy or settings.policy)
     repo = gitdiff.open_repository(Path.cwd())
     return HookRun(
         prog=prog,
         settings=settings,
         review=review,
-        threshold=threshold,
-        policy=load_policy(args.policy or settings.policy),
+        threshold=_threshold(args, review, policy),
+        policy=policy,
         baseline=_baseline(args, repo),
         filter=args.filter,
         repo=repo,
@@ -168,13 +168,19 @@ def print_outcome(run: HookRun, outcome: Outcome) -> None:
     line = f"{run.prog}: {summary(shown)}"
     if outcome.known:
         line += f", {outcome.known} known from the baseline"
-    blocking = len(failing(outcome.findings, run.threshold))
-    label = run.threshold.label
-    line += f"; {blocking} at or above {label}" if blocking else f"; none at or above {label}"
-    print(line, flush=True)
+    print(line + _verdict(outcome.findings, run.threshold), flush=True)
 
 
-def failing(findings: list[Finding], threshold: Severity) -> list[Finding]:
+def _verdict(findings: list[Finding], threshold: Severity | None) -> str:
+    if threshold is None:
+        return "; the policy blocks nothing"
+    blocking = len(failing(findings, threshold))
+    return f"; {blocking or 'none'} at or above {threshold.label}"
+
+
+def failing(findings: list[Finding], threshold: Severity | None) -> list[Finding]:
+    if threshold is None:
+        return []
     return [f for f in findings if not f.dismissed and f.severity >= threshold]
 
 
@@ -186,6 +192,19 @@ def known_errors() -> tuple[type[BaseException], ...]:
         except (ImportError, AttributeError):
             continue
     return tuple(errors)
+
+
+def _threshold(
+    args: argparse.Namespace, review: ReviewSettings, policy: Policy | None
+) -> Severity | None:
+    """--fail-on, else the settings file, else the policy's block_threshold, else the default."""
+    if args.fail_on is not None:
+        return args.fail_on
+    if review.fail_on is not None:
+        return review.fail_on
+    if policy is not None and "block_threshold" in policy.spec.model_fields_set:
+        return policy.block_threshold
+    return args.default_fail_on
 
 
 def _settings(config: Path | None, model: Path | None) -> Settings:
