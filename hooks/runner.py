@@ -161,7 +161,7 @@ def print_outcome(run: HookRun, outcome: Outcome) -> None:
     from bot.render import summary
     from bot.render.text import render_line
 
-    for finding in outcome.findings:
+    for finding in sorted(outcome.findings, key=_reading_order):
         print(render_line(finding))
 
     shown = ReviewResult("", "", outcome.findings, outcome.skipped)
@@ -169,6 +169,10 @@ def print_outcome(run: HookRun, outcome: Outcome) -> None:
     if outcome.known:
         line += f", {outcome.known} known from the baseline"
     print(line + _verdict(outcome.findings, run.threshold), flush=True)
+
+
+def _reading_order(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.path, finding.line, finding.column, finding.rule_id)
 
 
 def _verdict(findings: list[Finding], threshold: Severity | None) -> str:
