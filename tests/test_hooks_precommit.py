@@ -101,3 +101,24 @@ def test_all_files_checks_committed_files_in_full(hooked, precommit):  # noqa: F
 
     assert done.returncode == 1
     assert EVAL_LINE.format(path="app.py", line=2, col=12) in done.stdout.splitlines()
+
+
+@pytest.mark.model
+def test_the_model_hook_installs_its_extra_and_reviews(
+    git_repo, precommit, hook_rules  # noqa: F811
+):
+    # Without a cached llama-cpp-python wheel this compiles llama.cpp (minutes).
+    git_repo.write("README", "a project\n")
+    git_repo.commit_all("start")
+    precommit.install(git_repo, hook="bastion-review",
+                      args=["--rules", str(hook_rules), "--budget", "800"])
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.stage("app.py")
+
+    done = precommit.run(git_repo, "run", "bastion-review", "--hook-stage", "manual")
+
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert any(line.startswith(EVAL_LINE.format(path="app.py", line=2, col=12))
+               for line in lines)
+    assert any(line.startswith("bastion-review: 1 finding (1 high)") for line in lines)

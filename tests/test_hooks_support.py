@@ -90,6 +90,9 @@ class PreCommit:
             GIT_CONFIG_NOSYSTEM="1",
             LC_ALL="C.UTF-8",
             NO_COLOR="1",
+            # A portable llama.cpp build, as the manifest asks, should the
+            # model hook's environment compile it.
+            CMAKE_ARGS="-DGGML_NATIVE=OFF",
         )
         for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF",
                      "PRE_COMMIT_TO_REF", "SKIP", "BASTION_CONFIG"):
