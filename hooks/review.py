@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from bot.engine import ReviewEngine
 
 PROG = "bastion-review"
+# Where a rule finding is: path, line, column, rule id.
+Place = tuple[str, int, int, str]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +57,7 @@ def review_target(run: HookRun, target: Target) -> Outcome:
     return Outcome(new, len(result.findings) - len(new), skipped)
 
 
-def _baselined(engine: ReviewEngine, run: HookRun, target: Target) -> set[tuple[str, int, int, str]]:
+def _baselined(engine: ReviewEngine, run: HookRun, target: Target) -> set[Place]:
     """Where the baseline's findings are, from a rule scan over whole files.
 
     Fingerprints count identical matches over a whole file, so they are
@@ -67,7 +69,7 @@ def _baselined(engine: ReviewEngine, run: HookRun, target: Target) -> set[tuple[
     return {_where(f) for f in admitted if run.baseline.known(f)}
 
 
-def _where(finding: Finding) -> tuple[str, int, int, str]:
+def _where(finding: Finding) -> Place:
     return (finding.path, finding.line, finding.column, finding.rule_id)
 
 

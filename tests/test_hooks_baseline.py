@@ -96,7 +96,8 @@ def baselined(git_repo: GitRepo, hook_rules: Path, monkeypatch, capsys) -> GitRe
     assert _baseline_command("--rules", str(hook_rules), "--note", "before the hook") == 0
 
     out = capsys.readouterr().out
-    assert out == f"bastion: wrote 1 findings in 1 files to {git_repo.root / '.bastion-baseline.json'}\n"
+    written = git_repo.root / ".bastion-baseline.json"
+    assert out == f"bastion: wrote 1 findings in 1 files to {written}\n"
     return git_repo
 
 
@@ -131,7 +132,9 @@ def test_a_baselined_finding_stays_known_when_code_above_it_moves(
     ]
 
 
-def test_a_second_identical_match_in_one_function_is_new(baselined, hook_rules, capsys):  # noqa: F811
+def test_a_second_identical_match_in_one_function_is_new(
+    baselined, hook_rules, capsys  # noqa: F811
+):
     baselined.write("app.py", OLD + "    return eval(text)\n")
     baselined.stage("app.py")
 
@@ -168,7 +171,9 @@ def test_a_named_baseline_file_is_used(baselined, hook_rules, capsys, tmp_path):
     assert status == 1
 
 
-def test_the_baseline_command_can_scan_a_commit(baselined, hook_rules, capsys, tmp_path):  # noqa: F811
+def test_the_baseline_command_can_scan_a_commit(
+    baselined, hook_rules, tmp_path  # noqa: F811
+):
     baselined.write("lib/util.py", "X = eval('1')\n")
     baselined.stage("lib/util.py")
     output = tmp_path / "at-head.json"

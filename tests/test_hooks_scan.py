@@ -367,7 +367,8 @@ def test_an_ignore_comment_with_a_reason_silences_the_rule(git_repo, scan):  # n
 
 
 def test_an_ignore_comment_without_a_reason_silences_nothing(git_repo, scan):  # noqa: F811
-    git_repo.write("app.py", "def run(t):\n    return eval(t)  # bastion: ignore[test-eval-call]\n")
+    git_repo.write("app.py",
+                   "def run(t):\n    return eval(t)  # bastion: ignore[test-eval-call]\n")
     git_repo.stage("app.py")
 
     status, lines, _ = scan("app.py")
