@@ -98,7 +98,7 @@ def load_run(args: argparse.Namespace, prog: str) -> HookRun:
         threshold=_threshold(args, review, policy),
         policy=policy,
         baseline=_baseline(args, repo),
-        filter=args.filter,
+        filter=_filter(args, settings.review),
         repo=repo,
     )
 
@@ -196,6 +196,13 @@ def known_errors() -> tuple[type[BaseException], ...]:
         except (ImportError, AttributeError):
             continue
     return tuple(errors)
+
+
+def _filter(args: argparse.Namespace, configured: ReviewSettings) -> str | None:
+    """--filter, else one the settings file names; None leaves it to the target."""
+    if args.filter:
+        return str(args.filter)
+    return configured.filter if "filter" in configured.model_fields_set else None
 
 
 def _threshold(

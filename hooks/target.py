@@ -70,8 +70,10 @@ def collect(repo: pygit2.Repository, filenames: Sequence[str]) -> Target:
         # between the two parents; unchanged in the index, nothing is new.
         return Target(_narrowed(change, files), frozenset())
 
-    whole, missing = snapshot_files(repo, rest, rev=pushed[1] if pushed else None)
-    skipped = tuple(Skipped(p, "unsupported", "not in the index") for p in missing)
+    rev = pushed[1] if pushed else None
+    whole, missing = snapshot_files(repo, rest, rev=rev)
+    where = f"not in {rev}" if rev else "not in the index"
+    skipped = tuple(Skipped(p, "unsupported", where) for p in missing)
     return Target(
         _narrowed(change, [*files, *whole]),
         frozenset(fc.path for fc in whole),

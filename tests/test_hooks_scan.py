@@ -485,3 +485,32 @@ def test_a_broken_policy_is_a_one_line_error(git_repo, scan, tmp_path, hook_rule
     assert err.startswith(f"bastion-scan: error: {policy}:2")
     assert "unknown rule id 'no-such-rule'" in err
     assert err.count("\n") == 1
+
+
+def test_a_settings_file_sets_the_filter_and_is_not_left_exported(
+    git_repo, scan, tmp_path  # noqa: F811
+):
+    config = tmp_path / "bastion.toml"
+    config.write_text('[review]\nfilter = "file"\n', encoding="utf-8")
+    git_repo.write("app.py", VULNERABLE)
+    git_repo.commit_all("start")
+    git_repo.write("app.py", "# a comment\n" + VULNERABLE)
+    git_repo.stage("app.py")
+
+    status, lines, _ = scan("--config", str(config), "app.py")
+
+    assert status == 1
+    assert lines[0] == EVAL_LINE.format(path="app.py", line=3, col=12)
+    assert "BASTION_CONFIG" not in os.environ
+    assert scan("app.py")[0] == 0
+
+
+def test_an_untracked_file_passed_by_name_is_skipped(git_repo, scan):  # noqa: F811
+    git_repo.write("tracked.py", "X = 1\n")
+    git_repo.commit_all("start")
+    git_repo.write("loose.py", VULNERABLE)
+
+    status, lines, _ = scan("loose.py")
+
+    assert status == 0
+    assert lines == ["bastion-scan: no findings, 1 file skipped; none at or above high"]
