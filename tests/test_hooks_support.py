@@ -12,6 +12,7 @@ Test modules use them by importing them:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -109,7 +110,8 @@ class PreCommit:
             f"      - id: {hook}",
         ]
         if args:
-            lines.append(f"        args: [{', '.join(args)}]")
+            # JSON strings are YAML strings: a number or a path stays text.
+            lines.append(f"        args: [{', '.join(json.dumps(a) for a in args)}]")
         return "\n".join(lines) + "\n"
 
     def install(self, repo: GitRepo, **config: object) -> None:
