@@ -68,3 +68,33 @@ async def test_an_unreachable_remote_is_a_clear_error(tmp_path):
 def test_names_cannot_leave_the_mirror_folder(tmp_path, name):
     with pytest.raises(MirrorError, match="not a repository name"):
         MirrorStore(tmp_path).path(name)
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block_the_next_fetch(tmp_path) -> None:
+    import os
+
+    from bot.github import mirror
+    from tests.gitrepo import GitRepo
+
+    origin = GitRepo(tmp_path / "origin")
+    origin.write("a.py", "x = 1\n")
+    base = origin.commit_all("one")
+    origin.write("a.py", "x = 2\n")
+    head = origin.commit_all("two")
+    origin.git("update-ref", "refs/pull/3/head", head)
+    job = PullRequestJob(
+        delivery_id="d", repository="octo/app", number=3, head_sha=head, base_sha=base,
+        base_ref="main", clone_url=f"file://{origin.root}", default_branch="main",
+    )
+    # A fetch killed while it created the mirror leaves its config lock behind.
+    path = tmp_path / "mirrors" / "octo" / "app.git"
+    path.mkdir(parents=True)
+    stale = path / "config.lock"
+    stale.write_text("left by a killed fetch")
+    before = mirror.PROCESS_STARTED - 60
+    os.utime(stale, (before, before))
+
+    mirror._fetch(path, job, None)
+
+    assert not stale.exists()
+    assert pygit2.Repository(str(path)).get(head) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from pathlib import Path
 
 import pygit2
@@ -17,6 +18,7 @@ import pygit2
 from bot.jobs import PullRequestJob
 
 log = logging.getLogger(__name__)
+PROCESS_STARTED = time.time()
 
 # GitHub's owner and repository names; anything else could climb out of the
 # mirror folder.
@@ -62,7 +64,26 @@ def refspecs(job: PullRequestJob) -> list[str]:
     return sorted(refs)
 
 
+def clear_stale_locks(path: Path, job: PullRequestJob) -> None:
+    """Remove lock files a killed process left in the mirror.
+
+    One server process owns a data folder, and fetches into one mirror are
+    serialized, so a lock older than this process can only be debris; left in
+    place it would fail every later fetch.
+    """
+    if not path.is_dir():
+        return
+    for lock in path.rglob("*.lock"):
+        if lock.is_file() and lock.stat().st_mtime < PROCESS_STARTED:
+            lock.unlink(missing_ok=True)
+            log.warning("stale mirror lock removed", extra={
+                "delivery": job.delivery_id, "repository": job.repository,
+                "lock": str(lock.relative_to(path)),
+            })
+
+
 def _fetch(path: Path, job: PullRequestJob, credentials: tuple[str, str] | None) -> None:
+    clear_stale_locks(path, job)
     if (path / "HEAD").is_file():
         repo = pygit2.Repository(str(path))
     else:
