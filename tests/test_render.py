@@ -23,7 +23,7 @@ SQL = Finding(
     cwe=("CWE-89",), confidence="HIGH", symbol="load_user",
 )
 EVAL = Finding(
-    path="app/calc.py", line=4, end_line=4, column=5, rule_id="python-eval",
+    path="app/calc.py", line=4, end_line=4, column=5, end_column=15, rule_id="python-eval",
     severity=Severity.CRITICAL, message="eval of input", source="semgrep",
     fingerprint="fp-eval", verdict="dismissed", dismissal_applied=True,
     explanation="the input is a constant", fix="ast.literal_eval(expr)",
@@ -193,7 +193,7 @@ def test_sarif_dismissal_is_a_suppression_with_a_fix(sarif: dict[str, Any]) -> N
     change = evaluation["fixes"][0]["artifactChanges"][0]
     assert change["artifactLocation"]["uri"] == "app/calc.py"
     assert change["replacements"] == [{
-        "deletedRegion": {"startLine": 4, "endLine": 4, "startColumn": 5},
+        "deletedRegion": {"startLine": 4, "endLine": 4, "startColumn": 5, "endColumn": 15},
         "insertedContent": {"text": "ast.literal_eval(expr)"},
     }]
 

@@ -208,9 +208,9 @@ def _suppressions(finding: Finding) -> list[om.Suppression] | None:
 def _fixes(finding: Finding) -> list[om.Fix] | None:
     fixes = []
     if finding.fix is not None:
-        # TODO: Finding has no end column, so a rule fix replaces to the end of its line.
+        # Without an end column the fix replaces to the end of the match's last line.
         region = om.Region(start_line=finding.line, start_column=finding.column,
-                           end_line=finding.end_line)
+                           end_line=finding.end_line, end_column=finding.end_column)
         fixes.append(_fix(finding, region, finding.fix, f"Apply the fix of {finding.rule_id}"))
     if finding.suggestion is not None:
         # Suggestions replace whole lines, as a GitHub suggestion block does.
