@@ -194,6 +194,7 @@ def main() -> None:
         checked([sys.executable, "-m", "pre_commit", "install-hooks"], repo, env)
         python = hook_python(home, home / "hook-source", rev)
         bare, same_flags = semgrep_commands(python, names, work)
+        version = semgrep_version(bare[0])
         check_hook_output(run(hook, repo, env).stdout)  # also warms the file cache
 
         times: dict[str, list[float]] = {"hook": [], "bare": [], "same": []}
@@ -205,7 +206,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"staged files: {len(names)}, Semgrep {semgrep_version(bare[0])}")
+    print(f"staged files: {len(names)}, Semgrep {version}")
     print(f"pre-commit run bastion-scan   median {median['hook']:.3f} s  "
           f"runs {fmt(times['hook'])}")
     print(f"bare semgrep scan             median {median['bare']:.3f} s  "
