@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -54,6 +59,12 @@ class ReviewSettings(BaseModel):
     drop_dismissed: bool = False
     must_report: tuple[str, ...] = ()
     review_hunks: bool = True
+
+    @field_validator("fail_on", mode="before")
+    @classmethod
+    def _severity_name(cls, value: object) -> object:
+        """Accept severity names (`fail_on = "high"`) as well as the enum."""
+        return Severity.parse(value) if isinstance(value, str) else value
 
     def rule_dirs(self) -> tuple[Path, ...]:
         return self.rules or (bundled_rules_dir(),)
@@ -117,22 +128,24 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get("BASTION_CONFIG")
-        if path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from `config` (or $BASTION_CONFIG) and the environment."""
-    if config is not None:
-        os.environ["BASTION_CONFIG"] = str(config)
-    path = os.environ.get("BASTION_CONFIG")
-    if path and not Path(path).is_file():
-        raise ConfigError(f"{path}: configuration file not found")
+    path = config or os.environ.get("BASTION_CONFIG")
+    settings_cls = Settings
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        # A subclass per file keeps the process environment untouched.
+        config_dict = SettingsConfigDict(**{**Settings.model_config, "toml_file": Path(path)})
+        settings_cls = type("FileSettings", (Settings,), {"model_config": config_dict})
 
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except ValidationError as exc:
