@@ -81,7 +81,7 @@ def add_review_parser(commands: argparse._SubParsersAction) -> None:
 def run_review(args: argparse.Namespace) -> int:
     from bot import gitdiff
     from bot.config import load_settings
-    from bot.engine import build_engine
+    from bot.engine import build_engine, rule_dirs
 
     if not args.staged and not args.base:
         raise UsageError("review needs --base REV (or --staged)")
@@ -108,7 +108,8 @@ def run_review(args: argparse.Namespace) -> int:
         result = engine.review(change, review_settings, policy=policy, progress=progress)
     result.stats["timings"]["git"] = round(git_seconds, 3)
 
-    report = render_report(result, args.format, engine.rulebook(review_settings.rule_dirs()))
+    rulebook = engine.rulebook(rule_dirs(review_settings, policy))
+    report = render_report(result, args.format, rulebook)
     _write(report, output)
     return 1 if result.fails(review_settings.fail_on) else 0
 

@@ -69,8 +69,8 @@ class ReviewEngine:
         result = ReviewResult(base=change.base, head=change.head)
         timings: dict[str, float] = {}
 
-        rule_dirs = _rule_dirs(settings, policy)
-        rulebook = self.rulebook(rule_dirs)
+        dirs = rule_dirs(settings, policy)
+        rulebook = self.rulebook(dirs)
         selection = select_files(change.files, settings)
         result.skipped.extend(selection.skipped)
         files = {fc.path: fc for fc in selection.reviewed}
@@ -78,7 +78,7 @@ class ReviewEngine:
         _tick(progress, "scan", 0, 1)
 
         t0 = time.perf_counter()
-        matches = self._scan(files, rule_dirs, settings, result)
+        matches = self._scan(files, dirs, settings, result)
         timings["scan"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -171,7 +171,7 @@ def _keep_must_report(finding: Finding, settings: ReviewSettings) -> Finding:
     return finding
 
 
-def _rule_dirs(settings: ReviewSettings, policy: Policy) -> tuple[Path, ...]:
+def rule_dirs(settings: ReviewSettings, policy: Policy) -> tuple[Path, ...]:
     """The operator's rule folders plus the organisation's own, from the policy."""
     dirs = settings.rule_dirs()
     return dirs + tuple(d for d in policy.extra_rule_dirs() if d not in dirs)
