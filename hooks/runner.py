@@ -11,9 +11,8 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -219,21 +218,7 @@ def _threshold(
 
 
 def _settings(config: Path | None, model: Path | None) -> Settings:
-    with _environment_kept("BASTION_CONFIG"):
-        return load_settings(config, model=model)
-
-
-@contextmanager
-def _environment_kept(name: str) -> Iterator[None]:
-    """Undo load_settings' export of the config path, so one run never leaks into the next."""
-    saved = os.environ.get(name)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = saved
+    return load_settings(config, model=model)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:

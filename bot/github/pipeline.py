@@ -9,6 +9,7 @@ so concurrent jobs never share a repository's settings.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -125,9 +126,19 @@ def _threshold(review_settings: ReviewSettings, policy: Policy | None) -> Severi
 def _policy(settings: Settings) -> Policy | None:
     if settings.policy is None:
         return None
+    try:
+        version = settings.policy.stat().st_mtime_ns
+    except OSError:
+        version = -1  # Policy.load reports the missing file with its own message.
+    return _load_policy(settings.policy, version)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_policy(path: Path, version: int) -> Policy:
+    """Load and check a policy once per version of its file, not once per job."""
     from bot.policy import Policy
 
-    return Policy.load(settings.policy)
+    return Policy.load(path)
 
 
 async def report_failure(job: PullRequestJob, *, app: GitHubApp, reason: str) -> None:
